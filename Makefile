@@ -1,0 +1,54 @@
+# One command each: `make dev` runs the whole stack locally, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null) python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: venv dev test unit lint typecheck openapi invoke rotate migrate synth bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## The whole stack on http://127.0.0.1:8000 (SQLite, fakeredis, moto, simulated market).
+dev: venv
+	$(PY) -m tradebot.local.dev
+
+## Lint, type-check, then every test tier.
+test: venv lint typecheck
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
+
+unit: venv
+	$(PY) -m pytest -q tests/unit
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy layers/shared/python/tradebot functions
+
+## Regenerate openapi.json from the route table (a test checks it is current).
+openapi: venv
+	$(PY) -m tradebot.local.openapi > openapi.json
+
+## Run one function in-process: make invoke FN=notes_create EVENT=events/notes_create.json
+invoke: venv
+	$(PY) -m tradebot.local.invoke $(FN) $(EVENT)
+
+## Apply database migrations to DATABASE_URL (SQLite by default).
+migrate: venv
+	$(PY) -m tradebot.db.migrate
+
+## Re-encrypt every stored API secret with the newest Fernet key.
+rotate: venv
+	$(PY) -m tradebot.crypto.rotate
+
+clean:
+	rm -rf $(VENV) .data cdk.out .pytest_cache .mypy_cache .ruff_cache

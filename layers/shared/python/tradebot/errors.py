@@ -1,0 +1,150 @@
+"""The domain's exception hierarchy; the HTTP layer maps these to problem+json in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid input field and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but breaks a rule; names the offending fields."""
+
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+
+    @classmethod
+    def on(cls, field_name: str, message: str) -> InvalidInput:
+        """A single-field error."""
+        return cls(f"{field_name}: {message}", [FieldError(field_name, message)])
+
+
+class NotAuthenticated(DomainError):
+    status = 401
+    title = "Not authenticated"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    title = "Payload too large"
+
+
+class RateLimitedError(DomainError):
+    """Too many requests from one user or address in the current window."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, retry_after_s: int, detail: str = "Too many requests; retry later") -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (database, queue) is down; the caller may retry later."""
+
+    status = 503
+    title = "Service unavailable"
+
+
+# --- Exchange errors: retryable (try again, maybe later) versus permanent (never retry). ---
+
+
+class ExchangeError(DomainError):
+    """Any failure talking to an exchange."""
+
+    status = 502
+    title = "Exchange error"
+
+    def __init__(self, detail: str, code: int | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class RetryableExchangeError(ExchangeError):
+    """Timeouts, 5xx, rate limits, clock skew: the same request may succeed later."""
+
+    status = 503
+    title = "Exchange unavailable"
+
+    def __init__(
+        self, detail: str, code: int | None = None, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(detail, code)
+        self.retry_after_s = retry_after_s
+
+
+class OutcomeUnknown(RetryableExchangeError):
+    """The request may or may not have reached the exchange (timeout, 5xx, -1007)."""
+
+
+class ExchangeRateLimited(RetryableExchangeError):
+    """-1003 / HTTP 429 / 418: wait `retry_after_s` before calling again."""
+
+
+class ClockSkew(RetryableExchangeError):
+    """-1021: our timestamp is outside recvWindow; resync the clock and retry."""
+
+
+class PermanentExchangeError(ExchangeError):
+    """The exchange refused for a reason that retrying will not change."""
+
+    status = 422
+    title = "Order rejected"
+
+
+class OrderRejected(PermanentExchangeError):
+    """-2010 and similar: the exchange refused the order."""
+
+
+class FilterFailure(PermanentExchangeError):
+    """-1013: the order breaks a symbol filter."""
+
+
+class InsufficientBalance(PermanentExchangeError):
+    """Not enough free balance for the order."""
+
+
+class InvalidApiKey(PermanentExchangeError):
+    """-2014/-2015/-1022: the key, its permissions or its signature are wrong."""
+
+    status = 400
+    title = "Invalid API key"
+
+
+class UnknownOrder(PermanentExchangeError):
+    """-2011/-2013: the exchange does not know this order."""
+
+    status = 404
+    title = "Unknown order"

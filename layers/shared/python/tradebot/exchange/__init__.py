@@ -1,0 +1,1 @@
+"""Exchanges: one interface, a Binance adapter (python-binance) and a paper exchange."""
