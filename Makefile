@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 ## The whole stack on http://127.0.0.1:8000 (SQLite, fakeredis, moto, simulated market).
 dev: venv
-	$(PY) -m tradebot.local.dev
+	$(PY) -m devstack.dev
 
 ## Lint, type-check, then every test tier.
 test: venv lint typecheck
@@ -36,11 +36,11 @@ typecheck: venv
 
 ## Regenerate openapi.json from the route table (a test checks it is current).
 openapi: venv
-	$(PY) -m tradebot.local.openapi > openapi.json
+	$(PY) -m devstack.openapi > openapi.json
 
 ## Run one function in-process: make invoke FN=notes_create EVENT=events/notes_create.json
 invoke: venv
-	$(PY) -m tradebot.local.invoke $(FN) $(EVENT)
+	$(PY) -m devstack.invoke $(FN) $(EVENT)
 
 ## Apply database migrations to DATABASE_URL (SQLite by default).
 migrate: venv

@@ -51,7 +51,10 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 3600
 
     # HTTP.
-    cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000", "http://127.0.0.1:3000"]
+    cors_origins: Annotated[list[str], NoDecode] = [
+        "http://localhost:3000",
+        "http://127.0.0.1:3000",
+    ]
     max_body_bytes: int = 64 * 1024
     rate_limits: Annotated[dict[str, int], NoDecode] = {
         "read": 300,

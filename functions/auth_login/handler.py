@@ -1,0 +1,17 @@
+"""POST /api/auth/login: exchange email and password for an access token."""
+
+from tradebot.auth import service
+from tradebot.auth.schemas import AccessToken, Credentials
+from tradebot.db.engine import unit_of_work
+from tradebot.http.function import RouteFunction
+
+route = RouteFunction("auth_login")
+
+
+@route
+def login(body: Credentials) -> AccessToken:
+    with unit_of_work() as session:
+        return service.login(session, body)
+
+
+handler = route.handler

@@ -1,0 +1,1 @@
+"""Exchange API keys: stored encrypted, shown masked."""

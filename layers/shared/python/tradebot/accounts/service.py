@@ -1,0 +1,71 @@
+"""Store, show (masked) and forget a user's exchange key."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic
+from tradebot.crypto.vault import ExchangeCredentials, get_vault
+from tradebot.db.models import ApiCredential, utcnow
+from tradebot.errors import NotFound
+
+
+def mask(api_key: str) -> str:
+    """First four and last four characters, the rest elided."""
+    return f"{api_key[:4]}…{api_key[-4:]}"
+
+
+def _public(credential: ApiCredential) -> ApiKeyPublic:
+    return ApiKeyPublic(
+        exchange="binance",
+        api_key_hint=credential.api_key_hint,
+        testnet=credential.testnet,
+        created_at=credential.created_at,
+    )
+
+
+def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
+    """Encrypt and store the key (replacing any earlier one); the user trades live from now."""
+    vault = get_vault()
+    api_key = body.api_key.get_secret_value()
+    credential = session.scalar(
+        select(ApiCredential).where(ApiCredential.user_id == user_id).with_for_update()
+    )
+    if credential is None:
+        credential = ApiCredential(user_id=user_id)
+        session.add(credential)
+    credential.exchange = "binance"
+    credential.api_key_encrypted = vault.encrypt(api_key)
+    credential.api_secret_encrypted = vault.encrypt(body.api_secret.get_secret_value())
+    credential.api_key_hint = mask(api_key)
+    credential.testnet = body.testnet
+    credential.created_at = utcnow()
+    session.flush()
+    return _public(credential)
+
+
+def get_api_key(session: Session, user_id: str) -> ApiKeyPublic:
+    """The stored key, masked; 404 when none is stored."""
+    credential = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+    if credential is None:
+        raise NotFound("No API key is stored")
+    return _public(credential)
+
+
+def delete_api_key(session: Session, user_id: str) -> None:
+    """Forget the key; the user is back to paper trading. Idempotent."""
+    session.execute(delete(ApiCredential).where(ApiCredential.user_id == user_id))
+
+
+def load_credentials(session: Session, user_id: str) -> ExchangeCredentials | None:
+    """Decrypted credentials for the exchange client, or None in paper mode."""
+    credential = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+    if credential is None:
+        return None
+    vault = get_vault()
+    return ExchangeCredentials(
+        api_key=vault.decrypt(credential.api_key_encrypted),
+        api_secret=vault.decrypt(credential.api_secret_encrypted),
+        testnet=credential.testnet,
+    )

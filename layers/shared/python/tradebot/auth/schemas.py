@@ -1,0 +1,50 @@
+"""API models of the account side: registration, login, the current user."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# A pragmatic address check (RFC 5321 lengths, one @, a dotted domain); deliverability is the
+# confirmation mail's job, not a regex's.
+_EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+TradingMode = Literal["paper", "live"]
+
+
+class Credentials(BaseModel):
+    """Email and password, for registering and for logging in."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    email: str = Field(max_length=254, examples=["trader@example.com"])
+    password: str = Field(min_length=1, max_length=128, examples=["correct horse battery"])
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not _EMAIL.match(value):
+            raise ValueError("is not a valid email address")
+        return value
+
+
+class UserCreated(BaseModel):
+    id: str
+    email: str
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name
+    expires_in: int
+
+
+class UserPublic(BaseModel):
+    id: str
+    email: str
+    trading_mode: TradingMode

@@ -1,0 +1,62 @@
+"""Registration, login and the current user."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tradebot.auth.passwords import (
+    dummy_hash,
+    hash_password,
+    password_problem,
+    verify_password,
+)
+from tradebot.auth.schemas import AccessToken, Credentials, UserCreated, UserPublic
+from tradebot.auth.tokens import issue_access_token
+from tradebot.db.models import ApiCredential, User
+from tradebot.errors import Conflict, InvalidInput, NotAuthenticated
+
+
+def register(session: Session, credentials: Credentials) -> UserCreated:
+    """Create a user; 409 when the email is taken, 422 when the password is weak."""
+    problem = password_problem(credentials.password, credentials.email)
+    if problem:
+        raise InvalidInput.on("password", problem)
+    if session.scalar(select(User.id).where(User.email == credentials.email)):
+        raise Conflict("An account with this email already exists")
+    user = User(email=credentials.email, password_hash=hash_password(credentials.password))
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        raise Conflict("An account with this email already exists") from exc
+    return UserCreated(id=user.id, email=user.email)
+
+
+def login(session: Session, credentials: Credentials) -> AccessToken:
+    """An access token for valid credentials; one generic 401 otherwise.
+
+    A missing user is verified against a dummy hash, so the response takes the same time
+    whether or not the email exists.
+    """
+    row = session.execute(
+        select(User.id, User.password_hash).where(User.email == credentials.email)
+    ).first()
+    stored_hash = row.password_hash if row else dummy_hash()
+    valid = verify_password(stored_hash, credentials.password)
+    if row is None or not valid:
+        raise NotAuthenticated("Invalid email or password")
+    token = issue_access_token(row.id)
+    return AccessToken(access_token=token.access_token, expires_in=token.expires_in)
+
+
+def current_user(session: Session, user_id: str) -> UserPublic:
+    """The user behind a token, with their trading mode (live once a key is stored)."""
+    has_key = exists().where(ApiCredential.user_id == User.id)
+    row = session.execute(
+        select(User.id, User.email, has_key.label("live")).where(User.id == user_id)
+    ).first()
+    if row is None:
+        raise NotAuthenticated("Invalid or expired access token")
+    return UserPublic(id=row.id, email=row.email, trading_mode="live" if row.live else "paper")

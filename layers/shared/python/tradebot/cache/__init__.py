@@ -1,0 +1,1 @@
+"""Redis: the client, a read-through cache and per-caller rate limiting."""

@@ -1,0 +1,49 @@
+"""The Redis client of this execution environment: REDIS_URL, or an embedded fakeredis."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from tradebot.settings import get_settings
+
+if TYPE_CHECKING:
+    import fakeredis
+    from redis import Redis
+
+
+@cache
+def get_redis() -> Redis:
+    """A client with short timeouts, so a sick Redis degrades a request instead of hanging it."""
+    settings = get_settings()
+    if not settings.redis_url:
+        import fakeredis
+
+        # One in-process server shared by every thread of the local stack.
+        return fakeredis.FakeRedis(server=_embedded_server(), decode_responses=True)
+    from redis import Redis
+
+    return Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+        health_check_interval=30,
+    )
+
+
+@cache
+def _embedded_server() -> fakeredis.FakeServer:
+    import fakeredis
+
+    return fakeredis.FakeServer()
+
+
+def key(*parts: str) -> str:
+    """A namespaced key, so several deployments or test runs can share one Redis."""
+    return get_settings().redis_prefix + ":".join(parts)
+
+
+def reset_redis() -> None:
+    """Forget the client (tests and settings changes)."""
+    get_redis.cache_clear()

@@ -1,0 +1,1 @@
+"""Relational storage: engine, session scope, models and migrations."""

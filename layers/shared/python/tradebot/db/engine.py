@@ -1,0 +1,103 @@
+"""The database engine, built lazily once per execution environment, and the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool, StaticPool
+
+from tradebot.errors import ServiceUnavailable
+from tradebot.settings import get_settings
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+@cache
+def get_engine() -> Engine:
+    """The engine of this execution environment.
+
+    A Lambda environment serves one request at a time, so one pooled connection with pre-ping
+    is enough: it keeps warm requests free of connect/TLS cost, and RDS Proxy multiplexes the many
+    environments' idle connections onto few database connections. `DB_POOL=null` opens a
+    connection per unit of work instead (for proxies that pin, or for one-shot jobs).
+    """
+    settings = get_settings()
+    url = settings.sqlalchemy_url
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            poolclass=StaticPool if memory else None,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args: dict[str, Any] = {"timeout": settings.db_connect_timeout_s}
+    if settings.db_statement_timeout_ms:
+        # A stuck query must not hold a Lambda until its own timeout.
+        connect_args["startup_params"] = {
+            "statement_timeout": str(settings.db_statement_timeout_ms)
+        }
+    if settings.db_pool == "null":
+        return create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    return create_engine(
+        url,
+        pool_size=1,
+        max_overflow=2,
+        pool_pre_ping=True,
+        pool_recycle=240,
+        pool_timeout=settings.db_connect_timeout_s,
+        connect_args=connect_args,
+    )
+
+
+@cache
+def _session_factory() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error.
+
+    Connection failures surface as `ServiceUnavailable`, so callers get a clear 503 and nothing
+    half-written remains.
+    """
+    session = _session_factory()()
+    try:
+        yield session
+        session.commit()
+    except (OperationalError, InterfaceError, PoolTimeout) as exc:
+        session.rollback()
+        raise ServiceUnavailable("The database is unavailable; try again shortly") from exc
+    except DBAPIError as exc:
+        session.rollback()
+        if exc.connection_invalidated:
+            raise ServiceUnavailable("The database is unavailable; try again shortly") from exc
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def reset_engine() -> None:
+    """Dispose of the engine (tests and settings changes)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    _session_factory.cache_clear()

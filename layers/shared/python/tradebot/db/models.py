@@ -1,0 +1,170 @@
+"""SQLAlchemy 2 models: users, API credentials, trades, paper balances, notes and their tags."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tradebot.db.types import ExactDecimal, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+
+def new_id() -> str:
+    """A fresh opaque id."""
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    credential: Mapped[ApiCredential | None] = relationship(
+        back_populates="user", uselist=False, lazy="raise"
+    )
+
+
+class ApiCredential(Base):
+    """A user's exchange key; key and secret are stored only as Fernet tokens."""
+
+    __tablename__ = "api_credentials"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=False
+    )
+    exchange: Mapped[str] = mapped_column(String(32), default="binance")
+    api_key_encrypted: Mapped[str] = mapped_column(Text)
+    api_secret_encrypted: Mapped[str] = mapped_column(Text)
+    api_key_hint: Mapped[str] = mapped_column(String(16))
+    testnet: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="credential", lazy="raise")
+
+
+class Trade(Base):
+    """One order and its life on the exchange; money columns are exact decimals."""
+
+    __tablename__ = "trades"
+    __table_args__ = (
+        UniqueConstraint("user_id", "client_order_id"),
+        Index("ix_trades_symbol_status", "symbol", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    symbol: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str] = mapped_column(String(4))
+    type: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    quote_quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    stop_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    status: Mapped[str] = mapped_column(String(20), default="PENDING")
+    executed_qty: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    cumulative_quote_qty: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    avg_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    fee: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    fee_asset: Mapped[str | None] = mapped_column(String(16))
+    exchange_order_id: Mapped[str | None] = mapped_column(String(64))
+    client_order_id: Mapped[str] = mapped_column(String(36))
+    trading_mode: Mapped[str] = mapped_column(String(8), default="paper")
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PaperBalance(Base):
+    """A paper-trading balance of one asset."""
+
+    __tablename__ = "paper_balances"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    asset: Mapped[str] = mapped_column(String(16), primary_key=True)
+    free: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    locked: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+
+
+class Note(Base):
+    """A trading-journal entry, optionally linked to one of its author's trades."""
+
+    __tablename__ = "notes"
+    __table_args__ = (
+        Index("ix_notes_user_id_is_pinned", "user_id", "is_pinned"),
+        Index("ix_notes_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text, default="")
+    is_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    trade_id: Mapped[str | None] = mapped_column(ForeignKey("trades.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    tags: Mapped[list[NoteTag]] = relationship(
+        back_populates="note",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="NoteTag.tag",
+    )
+
+
+class NoteTag(Base):
+    """One tag on a note; a table rather than an array so the tag filter is indexed everywhere."""
+
+    __tablename__ = "note_tags"
+    __table_args__ = (Index("ix_note_tags_tag_note_id", "tag", "note_id"),)
+
+    note_id: Mapped[str] = mapped_column(
+        ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    note: Mapped[Note] = relationship(back_populates="tags")
+
+
+# Newest-first listing of one user's trades is the hottest query: index it in that order.
+Index(
+    "ix_trades_user_id_created_at",
+    Trade.user_id,
+    Trade.created_at.desc(),
+    Trade.id.desc(),
+)

@@ -1,0 +1,344 @@
+"""Binance spot through python-binance's sync client; the only place its exceptions are seen.
+
+python-binance and requests are imported inside the methods that need them so that a cold start
+of a function that never talks to Binance does not pay for them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+from pydantic import SecretStr
+
+from tradebot.errors import (
+    ClockSkew,
+    ExchangeError,
+    ExchangeRateLimited,
+    FilterFailure,
+    InsufficientBalance,
+    InvalidApiKey,
+    InvalidInput,
+    OrderRejected,
+    OutcomeUnknown,
+    PermanentExchangeError,
+    RetryableExchangeError,
+    UnknownOrder,
+)
+from tradebot.exchange.base import (
+    Balance,
+    ExchangeOrderStatus,
+    OrderRequest,
+    OrderResult,
+    SymbolFilters,
+)
+from tradebot.exchange.filters import format_decimal, parse_filters
+
+DEFAULT_TIMEOUT_S: Final = 5.0
+DEFAULT_RECV_WINDOW_MS: Final = 5000
+
+_INVALID_KEY_CODES: Final = frozenset({-2014, -2015, -1022, -2008})
+_UNKNOWN_ORDER_CODES: Final = frozenset({-2011, -2013})
+# -1006: unexpected response from the matching engine; -1007: backend timeout. Binance documents
+# both as "execution status unknown", so the order may exist.
+_OUTCOME_UNKNOWN_CODES: Final = frozenset({-1006, -1007})
+# -1003 too much request weight, -1015 too many new orders.
+_RATE_LIMIT_CODES: Final = frozenset({-1003, -1015})
+_ORDER_DOES_NOT_EXIST: Final = -2013
+
+_STATUSES: Final[Mapping[str, ExchangeOrderStatus]] = {
+    "NEW": "NEW",
+    "PENDING_NEW": "NEW",
+    "PARTIALLY_FILLED": "PARTIALLY_FILLED",
+    "FILLED": "FILLED",
+    "CANCELED": "CANCELED",
+    "PENDING_CANCEL": "CANCELED",
+    "REJECTED": "REJECTED",
+    "EXPIRED": "EXPIRED",
+    "EXPIRED_IN_MATCH": "EXPIRED",
+}
+
+
+def _retry_after_s(response: Any) -> float | None:
+    header = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    try:
+        return float(header) if header is not None else None
+    except ValueError:
+        return None
+
+
+def _order_result(data: Mapping[str, Any], client_order_id: str | None = None) -> OrderResult:
+    """Turn a Binance order (placement, query or cancel response) into an `OrderResult`."""
+    status = _STATUSES.get(str(data.get("status")))
+    if status is None:
+        raise ExchangeError(f"Binance returned an unknown order status {data.get('status')!r}")
+    fills: list[Mapping[str, Any]] = list(data.get("fills") or [])
+    fee_asset = str(fills[0]["commissionAsset"]) if fills else None
+    # Binance charges every fill of one order in the same asset, so the fills add up.
+    fee = sum(
+        (
+            Decimal(str(fill["commission"]))
+            for fill in fills
+            if fill["commissionAsset"] == fee_asset
+        ),
+        Decimal(0),
+    )
+    return OrderResult(
+        symbol=str(data["symbol"]),
+        client_order_id=client_order_id or str(data["clientOrderId"]),
+        exchange_order_id=str(data["orderId"]),
+        status=status,
+        executed_qty=Decimal(str(data.get("executedQty", "0"))),
+        # Binance spells it "cummulative"; the correct spelling is accepted in case it ever changes.
+        cumulative_quote_qty=Decimal(
+            str(data.get("cummulativeQuoteQty", data.get("cumulativeQuoteQty", "0")))
+        ),
+        fee=fee,
+        fee_asset=fee_asset,
+    )
+
+
+def _order_params(order: OrderRequest) -> dict[str, str]:
+    """The POST /api/v3/order parameters, every number as a plain decimal string."""
+    params = {
+        "symbol": order.symbol,
+        "side": order.side,
+        "type": order.type,
+        "newClientOrderId": order.client_order_id,
+        "newOrderRespType": "FULL",
+    }
+    if order.type == "MARKET":
+        if order.quote_quantity is not None:
+            params["quoteOrderQty"] = format_decimal(order.quote_quantity)
+        elif order.quantity is not None:
+            params["quantity"] = format_decimal(order.quantity)
+        else:
+            raise InvalidInput.on("quantity", "a MARKET order needs quantity or quote_quantity")
+        return params
+    if order.quantity is None:
+        raise InvalidInput.on("quantity", f"quantity is required for {order.type} orders")
+    if order.price is None:
+        raise InvalidInput.on("price", f"price is required for {order.type} orders")
+    params["quantity"] = format_decimal(order.quantity)
+    params["price"] = format_decimal(order.price)
+    params["timeInForce"] = "GTC"
+    if order.type == "STOP_LOSS_LIMIT":
+        if order.stop_price is None:
+            raise InvalidInput.on("stop_price", "stop_price is required for STOP_LOSS_LIMIT")
+        params["stopPrice"] = format_decimal(order.stop_price)
+    return params
+
+
+class BinanceExchange:
+    """The `Exchange` protocol on Binance spot (or its testnet, or a local fake via `base_url`)."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: SecretStr | str | None = None,
+        *,
+        testnet: bool = False,
+        base_url: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
+    ) -> None:
+        self._api_key = api_key
+        # Kept as SecretStr so that repr(), vars() and any accidental log show only asterisks.
+        self.__secret = (
+            api_secret if isinstance(api_secret, SecretStr) else SecretStr(api_secret or "")
+        )
+        self._testnet = testnet
+        self._base_url = base_url.rstrip("/") if base_url else None
+        self._timeout_s = timeout_s
+        self._recv_window_ms = recv_window_ms
+        self._client_instance: Any = None
+        self._clock_stale = False
+
+    def __repr__(self) -> str:
+        key = self._api_key or ""
+        hint = f"{key[:4]}…{key[-4:]}" if len(key) > 8 else "…"
+        where = self._base_url or ("testnet" if self._testnet else "binance.com")
+        return f"BinanceExchange(api_key={hint!r}, endpoint={where!r})"
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        """The python-binance client, created on first use (no network: ping=False)."""
+        if self._client_instance is None:
+            from binance.client import Client
+
+            client = Client(
+                api_key=self._api_key,
+                api_secret=self.__secret.get_secret_value() or None,
+                requests_params={"timeout": self._timeout_s},
+                testnet=self._testnet,
+                ping=False,
+            )
+            # Binance's own default is 5000 ms; python-binance sends 10000, widening replay risk.
+            client.REQUEST_RECVWINDOW = self._recv_window_ms
+            if self._base_url is not None:
+                # _create_api_uri reads these instance attributes, testnet or not.
+                client.API_URL = f"{self._base_url}/api"
+                client.API_TESTNET_URL = f"{self._base_url}/api"
+            self._client_instance = client
+        return self._client_instance
+
+    def close(self) -> None:
+        """Close the HTTP session; the next call opens a new one."""
+        if self._client_instance is not None:
+            self._client_instance.session.close()
+            self._client_instance = None
+
+    def _call[T](self, operation: str, call: Callable[[Any], T], *, placing: bool = False) -> T:
+        """Run `call(client)`, translating every python-binance/requests failure."""
+        import requests
+        from binance.exceptions import BinanceAPIException, BinanceRequestException
+
+        client = self._client()
+        try:
+            return call(client)
+        except BinanceAPIException as exc:
+            raise self._translate(exc, operation, placing=placing) from exc
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
+            detail = f"Binance {operation} {kind}"
+            # The request may have reached the matching engine before the connection failed.
+            raise (OutcomeUnknown(detail) if placing else RetryableExchangeError(detail)) from exc
+        except (BinanceRequestException, requests.RequestException) as exc:
+            # A 2xx whose body is not the JSON we expect: for an order, it may well be placed.
+            detail = f"Binance {operation} returned an unreadable response"
+            raise (OutcomeUnknown(detail) if placing else RetryableExchangeError(detail)) from exc
+
+    def _translate(  # noqa: PLR0911 - one return per Binance error family reads best
+        self, exc: Any, operation: str, *, placing: bool
+    ) -> ExchangeError:
+        code = int(exc.code or 0)
+        status = int(exc.status_code or 0)
+        detail = f"Binance {operation} failed: {exc.message} (code {code}, HTTP {status})"
+        if code in _RATE_LIMIT_CODES or status in (418, 429):
+            return ExchangeRateLimited(detail, code, _retry_after_s(exc.response))
+        if code == -1021:
+            self._resync_after_skew()
+            return ClockSkew(detail, code)
+        if code in _OUTCOME_UNKNOWN_CODES:
+            return OutcomeUnknown(detail, code)
+        if code == -1013:
+            return FilterFailure(detail, code)
+        if code == -2010:
+            if "insufficient balance" in str(exc.message).lower():
+                return InsufficientBalance(detail, code)
+            return OrderRejected(detail, code)
+        if code in _INVALID_KEY_CODES:
+            return InvalidApiKey(detail, code)
+        if code in _UNKNOWN_ORDER_CODES:
+            return UnknownOrder(detail, code)
+        if status >= 500:
+            return OutcomeUnknown(detail, code) if placing else RetryableExchangeError(detail, code)
+        return OrderRejected(detail, code) if placing else PermanentExchangeError(detail, code)
+
+    def _resync_after_skew(self) -> None:
+        try:
+            self.sync_clock()
+        except RetryableExchangeError:
+            # Could not reach /time right now; the next signed call tries again first.
+            self._clock_stale = True
+
+    def _signed[T](self, operation: str, call: Callable[[Any], T], *, placing: bool = False) -> T:
+        if self._clock_stale:
+            self.sync_clock()
+        return self._call(operation, call, placing=placing)
+
+    # --- public API -----------------------------------------------------------------------
+
+    def sync_clock(self) -> None:
+        """Align request timestamps with Binance's clock (python-binance's timestamp_offset)."""
+        before_ms = time.time() * 1000
+        server = self._call("time", lambda client: client.get_server_time())
+        after_ms = time.time() * 1000
+        # Assume the server read its clock halfway through the round trip.
+        offset = int(server["serverTime"]) - int((before_ms + after_ms) / 2)
+        self._client().timestamp_offset = offset
+        self._clock_stale = False
+
+    def ping(self) -> None:
+        """Check that the REST API answers."""
+        self._call("ping", lambda client: client.ping())
+
+    def place_order(self, order: OrderRequest) -> OrderResult:
+        """Place an order once, tagged with our `client_order_id`; never retries by itself."""
+        params = _order_params(order)
+        data = self._signed(
+            "place order", lambda client: client.create_order(**params), placing=True
+        )
+        return _order_result(data)
+
+    def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
+        """Look an order up by our client id; None when Binance says it does not exist."""
+        try:
+            data = self._signed(
+                "get order",
+                lambda client: client.get_order(symbol=symbol, origClientOrderId=client_order_id),
+            )
+        except UnknownOrder as exc:
+            if exc.code == _ORDER_DOES_NOT_EXIST:
+                return None
+            raise
+        return _order_result(data)
+
+    def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult:
+        """Cancel an open order by our client id."""
+        data = self._signed(
+            "cancel order",
+            lambda client: client.cancel_order(symbol=symbol, origClientOrderId=client_order_id),
+        )
+        # The cancel response's clientOrderId names the cancel request; ours is origClientOrderId.
+        return _order_result(
+            data, client_order_id=str(data.get("origClientOrderId", client_order_id))
+        )
+
+    def balances(self) -> list[Balance]:
+        """Non-zero balances of the spot account."""
+        account = self._signed("account", lambda client: client.get_account())
+        result = []
+        for entry in account.get("balances", []):
+            free, locked = Decimal(str(entry["free"])), Decimal(str(entry["locked"]))
+            if free or locked:
+                result.append(Balance(asset=str(entry["asset"]), free=free, locked=locked))
+        return result
+
+    def exchange_info_filters(
+        self, symbols: Sequence[str] | None = None
+    ) -> dict[str, SymbolFilters]:
+        """Filters of the tradable symbols (all, or only `symbols`) from live exchangeInfo."""
+        if symbols is not None:
+            wanted = json.dumps(list(symbols), separators=(",", ":"))
+            info = self._call(
+                "exchange info",
+                lambda client: client._get("exchangeInfo", data={"symbols": wanted}),
+            )
+        else:
+            info = self._call("exchange info", lambda client: client.get_exchange_info())
+        return {
+            entry["symbol"]: parse_filters(entry)
+            for entry in info.get("symbols", [])
+            if entry.get("status") == "TRADING"
+        }
+
+    def ticker_prices(self, symbols: Sequence[str] | None = None) -> dict[str, Decimal]:
+        """Latest prices in ONE request: the given symbols, or every symbol when None."""
+        if symbols is not None and not symbols:
+            return {}
+        if symbols is None:
+            tickers = self._call("ticker prices", lambda client: client.get_all_tickers())
+        else:
+            # ?symbols=["BTCUSDT","ETHUSDT"]: compact JSON, as Binance wants it.
+            wanted = json.dumps(list(symbols), separators=(",", ":"))
+            tickers = self._call(
+                "ticker prices", lambda client: client.get_symbol_ticker(symbols=wanted)
+            )
+        if isinstance(tickers, dict):  # a single-symbol answer is an object, not a list
+            tickers = [tickers]
+        return {str(t["symbol"]): Decimal(str(t["price"])) for t in tickers}

@@ -1,0 +1,1 @@
+"""HTTP: the route table, the app factory, problem+json errors, headers and dependencies."""

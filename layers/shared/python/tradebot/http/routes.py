@@ -1,0 +1,73 @@
+"""The route table: every API route declared once.
+
+The per-route Lambdas, the local server, the OpenAPI document, the CDK stack and the tests all
+read this table, so a route cannot exist in one place and be missing in another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+Throttle = Literal["read", "write", "auth"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API route and the Lambda (folder under `functions/`) that serves it."""
+
+    function: str
+    method: Method
+    path: str
+    summary: str
+    auth: bool = True
+    throttle: Throttle = "read"
+    status_code: int = 200
+    tag: str = "account"
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A function that is not behind API Gateway."""
+
+    function: str
+    trigger: Literal["sqs", "schedule", "deploy"]
+    summary: str
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("health", "GET", "/health", "Database, cache and exchange status", auth=False, tag="ops"),
+    Route("auth_register", "POST", "/api/auth/register", "Create an account",
+          auth=False, throttle="auth", status_code=201, tag="auth"),
+    Route("auth_login", "POST", "/api/auth/login", "Log in for an access token",
+          auth=False, throttle="auth", tag="auth"),
+    Route("auth_me", "GET", "/api/auth/me", "Who am I", tag="auth"),
+    Route("api_keys_put", "PUT", "/api/account/api-keys", "Store a Binance key, encrypted",
+          throttle="write"),
+    Route("api_keys_get", "GET", "/api/account/api-keys", "The stored key, masked"),
+    Route("api_keys_delete", "DELETE", "/api/account/api-keys", "Forget the key",
+          throttle="write", status_code=204),
+    Route("notes_list", "GET", "/api/notes", "My journal, pinned first then newest", tag="notes"),
+    Route("notes_create", "POST", "/api/notes", "Write a note",
+          throttle="write", status_code=201, tag="notes"),
+    Route("notes_get", "GET", "/api/notes/{note_id}", "One note", tag="notes"),
+    Route("notes_update", "PATCH", "/api/notes/{note_id}", "Change a note",
+          throttle="write", tag="notes"),
+    Route("notes_delete", "DELETE", "/api/notes/{note_id}", "Delete a note",
+          throttle="write", status_code=204, tag="notes"),
+)  # fmt: skip
+
+WORKERS: tuple[Worker, ...] = (
+    Worker("order_executor", "sqs", "Places and cancels queued orders on the user's exchange"),
+    Worker("price_updater", "schedule", "Refreshes cached prices and triggers resting orders"),
+    Worker("migrate", "deploy", "Applies database migrations"),
+)
+
+
+def route_named(function: str) -> Route:
+    """The route served by `functions/<function>`."""
+    for route in ROUTES:
+        if route.function == function:
+            return route
+    raise KeyError(f"no route is served by function {function!r}")

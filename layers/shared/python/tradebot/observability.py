@@ -1,0 +1,45 @@
+"""Structured logs, metrics and tracing through Powertools, set up once per environment."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+# Not every invocation emits a business metric; an empty flush is normal, not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "tradebot"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Tradebot"))
+
+
+@cache
+def configure_logging() -> None:
+    """Route every `tradebot.*` stdlib logger through the JSON formatter of `logger`."""
+    copy_config_to_registered_loggers(source_logger=logger, include={"tradebot"})
+
+
+def _tracing_enabled() -> bool:
+    # X-Ray exists only inside Lambda; elsewhere even importing the SDK is wasted start-up time.
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in ("1", "true")
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and not disabled
+
+
+def observed(handler: LambdaHandler, correlation_id_path: str | None = None) -> LambdaHandler:
+    """Wrap a Lambda handler with logging context, EMF metrics flushing and (in AWS) tracing."""
+    configure_logging()
+    wrapped: LambdaHandler = handler
+    if _tracing_enabled():
+        from aws_lambda_powertools import Tracer
+
+        wrapped = Tracer().capture_lambda_handler(wrapped)
+    wrapped = metrics.log_metrics(wrapped)
+    wrapped = logger.inject_lambda_context(wrapped, correlation_id_path=correlation_id_path)
+    return wrapped

@@ -1,0 +1,1 @@
+"""Orders: validation, queueing, execution and their state machine."""

@@ -1,0 +1,460 @@
+"""A local Binance spot REST server for tests: real HTTP, real signatures, real JSON shapes.
+
+The real python-binance client talks to it unchanged, so signing, parameter encoding and error
+handling are exercised end to end. Faults are injected per request with `fail_next`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tradebot.exchange.snapshot import load_exchange_info, reference_prices
+
+COMMISSION_RATE = Decimal("0.001")
+EIGHT_PLACES = Decimal("0.00000001")
+
+# code -> (HTTP status, Binance's message), for faults and for the checks below.
+ERRORS: dict[int, tuple[int, str]] = {
+    -1003: (429, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE."),
+    -1007: (408, "Timeout waiting for response from backend server. Send status unknown; "
+            "execution status unknown."),
+    -1013: (400, "Filter failure: LOT_SIZE"),
+    -1021: (400, "Timestamp for this request is outside of the recvWindow."),
+    -1022: (400, "Signature for this request is not valid."),
+    -1102: (400, "Mandatory parameter was not sent, was empty/null, or malformed."),
+    -1121: (400, "Invalid symbol."),
+    -2008: (401, "Invalid Api-Key ID."),
+    -2010: (400, "Account has insufficient balance for requested action."),
+    -2011: (400, "Unknown order sent."),
+    -2013: (400, "Order does not exist."),
+    -2014: (401, "API-key format invalid."),
+    -2015: (401, "Invalid API-key, IP, or permissions for action."),
+}
+SIGNED_PATHS = {"/api/v3/order", "/api/v3/account"}
+FAULT_KINDS = {"timeout", "500", "503", "429", "418"} | {str(code) for code in ERRORS}
+
+
+class BinanceError(Exception):
+    """An error answer: HTTP status plus Binance's {"code","msg"} body."""
+
+    def __init__(self, code: int, msg: str | None = None, status: int | None = None) -> None:
+        default_status, default_msg = ERRORS.get(code, (400, "Error"))
+        super().__init__(msg or default_msg)
+        self.code, self.msg, self.status = code, msg or default_msg, status or default_status
+
+
+@dataclass
+class Fault:
+    kind: str
+    path: str | None = None
+    msg: str | None = None
+    retry_after_s: int = 1
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def fmt8(value: Decimal) -> str:
+    """Binance's fixed eight-decimal strings ("0.00100000")."""
+    return str(value.quantize(EIGHT_PLACES))
+
+
+class _Server(ThreadingHTTPServer):
+    # Join handler threads on close so a test never leaks one (daemon threads are not joined).
+    daemon_threads = False
+    block_on_close = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (our timeout fault) is expected; stay quiet."""
+
+
+class BinanceFake:
+    """In-memory Binance spot: symbols from the snapshot, balances, orders by client order id."""
+
+    def __init__(self, api_key: str = "fake-api-key", api_secret: str = "fake-api-secret") -> None:
+        self.api_key, self.api_secret = api_key, api_secret
+        info = load_exchange_info()
+        self.symbols: dict[str, dict[str, Any]] = {s["symbol"]: s for s in info["symbols"]}
+        self.prices: dict[str, Decimal] = reference_prices()
+        self.free: dict[str, Decimal] = {"USDT": Decimal(10000)}
+        self.locked: dict[str, Decimal] = {}
+        self.orders: dict[str, dict[str, Any]] = {}  # latest order per clientOrderId
+        self.placed_orders: list[dict[str, str]] = []  # params of every accepted placement
+        self.requests: list[ReceivedRequest] = []
+        self.clock_skew_ms = 0
+        self.latency_s = 0.0
+        self.timeout_sleep_s = 2.0  # longer than any client timeout a test uses
+        self._faults: deque[Fault] = deque()
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._ids = itertools.count(1)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> BinanceFake:
+        """Serve on a free port of 127.0.0.1 in a background thread."""
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, name="binance-fake")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, wake sleeping handlers and join every thread."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> BinanceFake:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT, for BinanceExchange(base_url=...)."""
+        assert self._server is not None, "start the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # --- test controls --------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        path: str | None = None,
+        msg: str | None = None,
+        retry_after_s: int = 1,
+    ) -> None:
+        """Make the next `count` requests (to `path`, if given) fail as `kind`."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}")
+        with self._lock:
+            self._faults.extend(Fault(kind, path, msg, retry_after_s) for _ in range(count))
+
+    def set_price(self, symbol: str, price: Decimal | str) -> None:
+        """The price MARKET orders fill at and the ticker reports."""
+        self.prices[symbol] = Decimal(price)
+
+    def set_balance(self, asset: str, free: Decimal | str, locked: Decimal | str = "0") -> None:
+        """Set one asset's free and locked balance."""
+        self.free[asset], self.locked[asset] = Decimal(free), Decimal(locked)
+
+    def server_time_ms(self) -> int:
+        """The fake's clock: real time shifted by `clock_skew_ms`."""
+        return int(time.time() * 1000) + self.clock_skew_ms
+
+    def requests_to(self, method: str, path: str) -> list[ReceivedRequest]:
+        """Every request received for one method and path, oldest first."""
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep that `stop()` interrupts."""
+        self._stopping.wait(seconds)
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.path in (None, path):
+                    self._faults.remove(fault)
+                    return fault
+        return None
+
+    # --- request handling -----------------------------------------------------------------
+
+    def verify_signature(self, query: str, body: str, headers: dict[str, str]) -> dict[str, str]:
+        """Check key, HMAC over totalParams (query + body) and the timestamp, as Binance does."""
+        key = headers.get("x-mbx-apikey")
+        if not key:
+            raise BinanceError(-2014)
+        if not hmac.compare_digest(key, self.api_key):
+            raise BinanceError(-2015)
+        signatures = re.findall(r"(?:^|&)signature=([^&]*)", query + "&" + body)
+        total = re.sub(r"&?signature=[^&]*", "", query) + re.sub(r"&?signature=[^&]*", "", body)
+        expected = hmac.new(self.api_secret.encode(), total.encode(), hashlib.sha256).hexdigest()
+        if len(signatures) != 1 or not hmac.compare_digest(signatures[0], expected):
+            raise BinanceError(-1022)
+        params = dict(parse_qsl(query)) | dict(parse_qsl(body))
+        try:
+            timestamp, recv_window = int(params["timestamp"]), int(params.get("recvWindow", 5000))
+        except (KeyError, ValueError) as exc:
+            raise BinanceError(-1102, "Mandatory parameter 'timestamp' was not sent.") from exc
+        now = self.server_time_ms()
+        if timestamp >= now + 1000:
+            raise BinanceError(-1021, "Timestamp for this request was 1000ms ahead of the server's time.")
+        if now - timestamp > recv_window:
+            raise BinanceError(-1021)
+        return params
+
+    def route(self, method: str, path: str, params: dict[str, str]) -> Any:
+        """Answer one request with Binance's JSON, or raise BinanceError."""
+        if (method, path) == ("GET", "/api/v3/ping"):
+            return {}
+        if (method, path) == ("GET", "/api/v3/time"):
+            return {"serverTime": self.server_time_ms()}
+        if (method, path) == ("GET", "/api/v3/exchangeInfo"):
+            return self.exchange_info(params)
+        if (method, path) == ("GET", "/api/v3/ticker/price"):
+            return self.ticker_price(params)
+        if (method, path) == ("GET", "/api/v3/account"):
+            return self.account()
+        if path == "/api/v3/order":
+            with self._lock:
+                if method == "POST":
+                    return self.place(params)
+                if method == "GET":
+                    return self.order_view(self.find(params, -2013))
+                if method == "DELETE":
+                    return self.cancel(params)
+        raise BinanceError(-1000, f"Unknown endpoint {method} {path}", status=404)
+
+    def _symbol_list(self, params: dict[str, str]) -> list[str] | None:
+        if "symbol" in params:
+            names = [params["symbol"]]
+        elif "symbols" in params:
+            names = json.loads(params["symbols"])
+        else:
+            return None
+        if any(name not in self.symbols for name in names):
+            raise BinanceError(-1121)
+        return names
+
+    def exchange_info(self, params: dict[str, str]) -> dict[str, Any]:
+        info = load_exchange_info()
+        names = self._symbol_list(params)
+        info["serverTime"] = self.server_time_ms()
+        if names is not None:
+            info["symbols"] = [self.symbols[name] for name in names]
+        return info
+
+    def ticker_price(self, params: dict[str, str]) -> Any:
+        names = self._symbol_list(params)
+        tickers = [
+            {"symbol": name, "price": fmt8(self.prices[name])}
+            for name in (names if names is not None else self.prices)
+        ]
+        return tickers[0] if "symbol" in params else tickers
+
+    def account(self) -> dict[str, Any]:
+        assets = sorted(set(self.free) | set(self.locked))
+        return {
+            "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
+            "sellerCommission": 0, "canTrade": True, "canWithdraw": True, "canDeposit": True,
+            "brokered": False, "requireSelfTradePrevention": False, "preventSor": False,
+            "updateTime": self.server_time_ms(), "accountType": "SPOT", "permissions": ["SPOT"],
+            "uid": 354937868,
+            "commissionRates": {"maker": "0.00100000", "taker": "0.00100000",
+                                "buyer": "0.00000000", "seller": "0.00000000"},
+            "balances": [
+                {"asset": a, "free": fmt8(self.free.get(a, Decimal(0))),
+                 "locked": fmt8(self.locked.get(a, Decimal(0)))}
+                for a in assets
+            ],
+        }  # fmt: skip
+
+    def find(self, params: dict[str, str], missing_code: int) -> dict[str, Any]:
+        wanted = params.get("origClientOrderId")
+        for order in self.orders.values():
+            if order["clientOrderId"] == wanted or str(order["orderId"]) == params.get("orderId"):
+                if order["symbol"] == params.get("symbol"):
+                    return order
+        raise BinanceError(missing_code)
+
+    def place(self, p: dict[str, str]) -> dict[str, Any]:
+        symbol, side, kind = p.get("symbol", ""), p.get("side"), p.get("type")
+        if symbol not in self.symbols:
+            raise BinanceError(-1121)
+        if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT", "STOP_LOSS_LIMIT"):
+            raise BinanceError(-1102, "Invalid side or type.")
+        client_id = p.get("newClientOrderId") or f"fake{next(self._ids)}"
+        previous = self.orders.get(client_id)
+        if previous is not None and previous["status"] in ("NEW", "PARTIALLY_FILLED"):
+            raise BinanceError(-2010, "Duplicate order sent.")
+        f = {x["filterType"]: x for x in self.symbols[symbol]["filters"]}
+        base, quote = self.symbols[symbol]["baseAsset"], self.symbols[symbol]["quoteAsset"]
+        step, market = Decimal(f["LOT_SIZE"]["stepSize"]), self.prices[symbol]
+        if kind == "MARKET" and "quoteOrderQty" in p:
+            qty = (Decimal(p["quoteOrderQty"]) / market / step).to_integral_value(ROUND_FLOOR) * step
+        elif "quantity" in p:
+            qty = Decimal(p["quantity"])
+        else:
+            raise BinanceError(-1102, "Mandatory parameter 'quantity' was not sent.")
+        if kind != "MARKET" and ("price" not in p or "timeInForce" not in p):
+            raise BinanceError(-1102, "Mandatory parameter 'price' or 'timeInForce' was not sent.")
+        if kind == "STOP_LOSS_LIMIT" and "stopPrice" not in p:
+            raise BinanceError(-1102, "Mandatory parameter 'stopPrice' was not sent.")
+        price = Decimal(p["price"]) if kind != "MARKET" else market
+        tick = Decimal(f["PRICE_FILTER"]["tickSize"])
+        for value in (price, Decimal(p.get("stopPrice", price))):
+            if value % tick != 0 or value < Decimal(f["PRICE_FILTER"]["minPrice"]):
+                raise BinanceError(-1013, "Filter failure: PRICE_FILTER")
+        if qty % step != 0 or not Decimal(f["LOT_SIZE"]["minQty"]) <= qty:
+            raise BinanceError(-1013, "Filter failure: LOT_SIZE")
+        if qty * price < Decimal(f["NOTIONAL"]["minNotional"]):
+            raise BinanceError(-1013, "Filter failure: NOTIONAL")
+        spend_asset, spend = (quote, qty * price) if side == "BUY" else (base, qty)
+        if self.free.get(spend_asset, Decimal(0)) < spend:
+            raise BinanceError(-2010)
+        now = self.server_time_ms()
+        order: dict[str, Any] = {
+            "symbol": symbol, "orderId": next(self._ids), "orderListId": -1,
+            "clientOrderId": client_id, "price": fmt8(price if kind != "MARKET" else Decimal(0)),
+            "origQty": fmt8(qty), "executedQty": fmt8(Decimal(0)),
+            "cummulativeQuoteQty": fmt8(Decimal(0)), "status": "NEW",
+            "timeInForce": p.get("timeInForce", "GTC"), "type": kind, "side": side,
+            "stopPrice": fmt8(Decimal(p.get("stopPrice", "0"))), "icebergQty": fmt8(Decimal(0)),
+            "time": now, "updateTime": now, "isWorking": kind != "STOP_LOSS_LIMIT",
+            "workingTime": now, "origQuoteOrderQty": fmt8(Decimal(p.get("quoteOrderQty", "0"))),
+            "selfTradePreventionMode": "EXPIRE_MAKER", "fills": [],
+        }  # fmt: skip
+        self.free[spend_asset] -= spend
+        if kind == "MARKET":
+            self._fill(order, base, quote, qty, price)
+        else:
+            self.locked[spend_asset] = self.locked.get(spend_asset, Decimal(0)) + spend
+        self.orders[client_id] = order
+        self.placed_orders.append(dict(p))
+        return self.order_view(order, p.get("newOrderRespType", "FULL"), placed=True)
+
+    def _fill(self, order: dict[str, Any], base: str, quote: str, qty: Decimal, price: Decimal) -> None:
+        cost = qty * price
+        received_asset, received = (base, qty) if order["side"] == "BUY" else (quote, cost)
+        commission = (received * COMMISSION_RATE).quantize(EIGHT_PLACES)
+        self.free[received_asset] = self.free.get(received_asset, Decimal(0)) + received - commission
+        order.update(status="FILLED", executedQty=fmt8(qty), cummulativeQuoteQty=fmt8(cost))
+        order["fills"] = [
+            {"price": fmt8(price), "qty": fmt8(qty), "commission": fmt8(commission),
+             "commissionAsset": received_asset, "tradeId": next(self._ids)}
+        ]  # fmt: skip
+
+    def order_view(self, order: dict[str, Any], resp: str = "", placed: bool = False) -> Any:
+        """An order as GET /order shows it, or as POST /order answers (ACK/RESULT/FULL)."""
+        view = {k: v for k, v in order.items() if k != "fills"}
+        if not placed:
+            return view
+        view["transactTime"] = view.pop("time")
+        for key in ("updateTime", "isWorking", "icebergQty"):
+            view.pop(key)
+        if resp == "ACK":
+            keys = ("symbol", "orderId", "orderListId", "clientOrderId", "transactTime")
+            return {k: view[k] for k in keys}
+        return view | {"fills": order["fills"]} if resp == "FULL" else view
+
+    def cancel(self, params: dict[str, str]) -> dict[str, Any]:
+        order = self.find(params, -2011)
+        if order["status"] not in ("NEW", "PARTIALLY_FILLED"):
+            raise BinanceError(-2011)
+        spec = self.symbols[order["symbol"]]
+        qty, price = Decimal(order["origQty"]), Decimal(order["price"])
+        asset, amount = (
+            (spec["quoteAsset"], qty * price) if order["side"] == "BUY" else (spec["baseAsset"], qty)
+        )
+        self.locked[asset] -= amount
+        self.free[asset] = self.free.get(asset, Decimal(0)) + amount
+        order.update(status="CANCELED", updateTime=self.server_time_ms())
+        view = self.order_view(order)
+        view["origClientOrderId"] = order["clientOrderId"]
+        view["clientOrderId"] = params.get("newClientOrderId") or f"cancel{next(self._ids)}"
+        view["transactTime"] = order["updateTime"]
+        return view
+
+
+def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.0: one request per connection, so no handler thread idles on keep-alive.
+        protocol_version = "HTTP/1.0"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silence the per-request log lines."""
+
+        def do_GET(self) -> None:
+            self._dispatch()
+
+        def do_POST(self) -> None:
+            self._dispatch()
+
+        def do_DELETE(self) -> None:
+            self._dispatch()
+
+        def _dispatch(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            params = dict(parse_qsl(url.query)) | dict(parse_qsl(body))
+            with fake._lock:
+                fake.requests.append(ReceivedRequest(self.command, url.path, params, headers))
+            if fake.latency_s:
+                fake.sleep(fake.latency_s)
+            fault = fake.take_fault(url.path)
+            try:
+                if url.path in SIGNED_PATHS:
+                    params = fake.verify_signature(url.query, body, headers)
+                self._answer(fault, url.path, params)
+            except BinanceError as exc:
+                self._send(exc.status, {"code": exc.code, "msg": exc.msg})
+
+        def _answer(self, fault: Fault | None, path: str, params: dict[str, str]) -> None:
+            if fault is None:
+                self._send(200, fake.route(self.command, path, params))
+            elif fault.kind in ("timeout", "-1007"):
+                # The order is processed, but the client never learns how it went.
+                if self.command == "POST" and path == "/api/v3/order":
+                    try:
+                        fake.route(self.command, path, params)
+                    except BinanceError:
+                        pass
+                if fault.kind == "timeout":
+                    fake.sleep(fake.timeout_sleep_s)
+                raise BinanceError(-1007, fault.msg)
+            elif fault.kind in ("500", "503"):
+                msg = fault.msg or "Internal error; unable to process your request."
+                self._send(int(fault.kind), {"code": -1001, "msg": msg})
+            elif fault.kind in ("429", "418"):
+                msg = fault.msg or ERRORS[-1003][1]
+                headers = {"Retry-After": str(fault.retry_after_s)}
+                self._send(int(fault.kind), {"code": -1003, "msg": msg}, headers)
+            else:
+                raise BinanceError(int(fault.kind), fault.msg)
+
+        def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json;charset=UTF-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client timed out and left; nothing to tell it
+
+    return Handler
