@@ -40,6 +40,13 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Powertools warns when an invocation emits no business metric, which is normal for most.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:No application metrics to publish:UserWarning"
+    )
+
+
 def reset_caches() -> None:
     """Forget every per-environment singleton so the next use re-reads the environment."""
     from tradebot.cache.client import reset_redis

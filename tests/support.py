@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from tradebot.http.routes import route_named
 
 from devstack.functions import load_function
@@ -19,6 +21,9 @@ class Reply:
     status: int
     headers: dict[str, str]
     raw_body: str
+    # Mangum base64-encodes bodies of types it does not treat as text; API Gateway (no binary
+    # media types) would hand that encoding to the client as-is.
+    base64_encoded: bool = False
 
     @property
     def body(self) -> Any:
@@ -66,7 +71,12 @@ def call(
     headers_out = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
     for k, values in (response.get("multiValueHeaders") or {}).items():
         headers_out.setdefault(k.lower(), ",".join(values))
-    return Reply(response["statusCode"], headers_out, response.get("body") or "")
+    return Reply(
+        response["statusCode"],
+        headers_out,
+        response.get("body") or "",
+        bool(response.get("isBase64Encoded")),
+    )
 
 
 def register_and_login(email: str = "trader@example.com") -> tuple[str, str]:
@@ -77,3 +87,69 @@ def register_and_login(email: str = "trader@example.com") -> tuple[str, str]:
     login = call("auth_login", body={"email": email, "password": password})
     assert login.status == 200, login.raw_body
     return created.body["id"], login.body["access_token"]
+
+
+PROBLEM_LEAKS = ("Traceback", ".py", "pydantic")
+
+
+def assert_problem(reply: Reply, status: int) -> dict[str, Any]:
+    """Assert `reply` is an RFC 9457 problem with `status` that leaks nothing; return its body."""
+    assert reply.status == status, f"expected {status}, got {reply.status}: {reply.raw_body}"
+    assert reply.content_type.startswith("application/problem+json"), reply.headers
+    assert not reply.base64_encoded, "problem+json must reach the client as text"
+    for leak in PROBLEM_LEAKS:
+        assert leak not in reply.raw_body, f"{leak!r} leaked: {reply.raw_body}"
+    body: dict[str, Any] = reply.body
+    assert {"type", "title", "status", "detail"} <= body.keys(), body
+    assert body["status"] == status
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    return body
+
+
+def error_fields(reply: Reply) -> list[str]:
+    """The field names of an invalid-input problem's `errors`."""
+    return [error["field"] for error in reply.body.get("errors", [])]
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
+    """Set environment variables (named in lower case) and forget cached settings and clients.
+
+    The test's monkeypatch restores the variables, and conftest resets the caches after it.
+    """
+    from tests.conftest import reset_caches
+
+    for name, value in env.items():
+        monkeypatch.setenv(name.upper(), value)
+    reset_caches()
+
+
+def token_claims(subject: str, **overrides: Any) -> dict[str, Any]:
+    """The claims of a valid access token for `subject`, with `overrides` (None drops a claim)."""
+    from tradebot.settings import get_settings
+
+    settings = get_settings()
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "iat": now,
+        "exp": now + 600,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": "test",
+    }
+    claims.update(overrides)
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+def sign_token(claims: dict[str, Any], key: str | None = None, algorithm: str = "HS256") -> str:
+    """A JWT over `claims`, signed with the application's key unless `key` is given."""
+    import jwt
+    from tradebot.app_secrets import get_app_secrets
+
+    if algorithm == "none":
+        return jwt.encode(claims, None, algorithm="none")
+    secret = key if key is not None else get_app_secrets().jwt_secret.get_secret_value()
+    return jwt.encode(claims, secret, algorithm=algorithm)

@@ -1,22 +1,28 @@
-"""SQS-triggered order executor: each message names a trade to place or cancel."""
+"""SQS-triggered order executor: each message names a trade to place, cancel or sync.
+
+The queue is FIFO with one message group per user: one user's orders run in order, and a
+failed message holds back the rest of its group (Powertools' FIFO processor) while other
+users' orders go ahead.
+"""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
+    SqsFifoPartialProcessor,
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from tradebot.observability import logger, observed
+from tradebot.observability import observed
+from tradebot.orders.executor import Executor
 from tradebot.orders.messages import OrderMessage
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+executor = Executor()
 
 
 def execute_record(record: SQSRecord) -> None:
     message = OrderMessage.model_validate_json(record.body)
-    logger.info("order message received", extra={"trade_id": message.trade_id})
+    executor.execute(message, receive_count=int(record.attributes.approximate_receive_count))
 
 
 def order_executor(event: dict[str, Any], context: Any) -> dict[str, Any]:

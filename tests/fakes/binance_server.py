@@ -6,31 +6,35 @@ handling are exercised end to end. Faults are injected per request with `fail_ne
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import hmac
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tradebot.exchange.snapshot import load_exchange_info, reference_prices
 
+FAKE_API_KEY = "fake-api-key"
+FAKE_API_SECRET = "fake-api-secret"
 COMMISSION_RATE = Decimal("0.001")
 EIGHT_PLACES = Decimal("0.00000001")
 
 # code -> (HTTP status, Binance's message), for faults and for the checks below.
 ERRORS: dict[int, tuple[int, str]] = {
-    -1003: (429, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE."),
-    -1007: (408, "Timeout waiting for response from backend server. Send status unknown; "
-            "execution status unknown."),
+    -1003: (429, "Too much request weight used; current limit is 6000 per 1 MINUTE."),
+    -1007: (408, "Timeout waiting for response from backend server; execution status unknown."),
     -1013: (400, "Filter failure: LOT_SIZE"),
     -1021: (400, "Timestamp for this request is outside of the recvWindow."),
     -1022: (400, "Signature for this request is not valid."),
@@ -83,13 +87,15 @@ class _Server(ThreadingHTTPServer):
     block_on_close = True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (our timeout fault) is expected; stay quiet."""
+        """A client that gave up (our timeout fault) is expected; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class BinanceFake:
     """In-memory Binance spot: symbols from the snapshot, balances, orders by client order id."""
 
-    def __init__(self, api_key: str = "fake-api-key", api_secret: str = "fake-api-secret") -> None:
+    def __init__(self, api_key: str = FAKE_API_KEY, api_secret: str = FAKE_API_SECRET) -> None:
         self.api_key, self.api_secret = api_key, api_secret
         info = load_exchange_info()
         self.symbols: dict[str, dict[str, Any]] = {s["symbol"]: s for s in info["symbols"]}
@@ -113,8 +119,11 @@ class BinanceFake:
 
     def start(self) -> BinanceFake:
         """Serve on a free port of 127.0.0.1 in a background thread."""
+        self._stopping.clear()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="binance-fake")
+        # A short poll interval keeps stop() fast; the default 0.5 s adds up over a test run.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
+        self._thread = threading.Thread(target=serve, name="binance-fake")
         self._thread.start()
         return self
 
@@ -131,9 +140,7 @@ class BinanceFake:
     def __enter__(self) -> BinanceFake:
         return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
@@ -208,32 +215,29 @@ class BinanceFake:
             raise BinanceError(-1102, "Mandatory parameter 'timestamp' was not sent.") from exc
         now = self.server_time_ms()
         if timestamp >= now + 1000:
-            raise BinanceError(-1021, "Timestamp for this request was 1000ms ahead of the server's time.")
+            raise BinanceError(
+                -1021, "Timestamp for this request was 1000ms ahead of the server's time."
+            )
         if now - timestamp > recv_window:
             raise BinanceError(-1021)
         return params
 
     def route(self, method: str, path: str, params: dict[str, str]) -> Any:
         """Answer one request with Binance's JSON, or raise BinanceError."""
-        if (method, path) == ("GET", "/api/v3/ping"):
-            return {}
-        if (method, path) == ("GET", "/api/v3/time"):
-            return {"serverTime": self.server_time_ms()}
-        if (method, path) == ("GET", "/api/v3/exchangeInfo"):
-            return self.exchange_info(params)
-        if (method, path) == ("GET", "/api/v3/ticker/price"):
-            return self.ticker_price(params)
-        if (method, path) == ("GET", "/api/v3/account"):
-            return self.account()
-        if path == "/api/v3/order":
-            with self._lock:
-                if method == "POST":
-                    return self.place(params)
-                if method == "GET":
-                    return self.order_view(self.find(params, -2013))
-                if method == "DELETE":
-                    return self.cancel(params)
-        raise BinanceError(-1000, f"Unknown endpoint {method} {path}", status=404)
+        routes: dict[tuple[str, str], Callable[[dict[str, str]], Any]] = {
+            ("GET", "/api/v3/ping"): lambda _: {},
+            ("GET", "/api/v3/time"): lambda _: {"serverTime": self.server_time_ms()},
+            ("GET", "/api/v3/exchangeInfo"): self.exchange_info,
+            ("GET", "/api/v3/ticker/price"): self.ticker_price,
+            ("GET", "/api/v3/account"): self.account,
+            ("POST", "/api/v3/order"): self.place,
+            ("GET", "/api/v3/order"): lambda p: self.order_view(self.find(p, -2013)),
+            ("DELETE", "/api/v3/order"): self.cancel,
+        }
+        if (method, path) not in routes:
+            raise BinanceError(-1000, f"Unknown endpoint {method} {path}", status=404)
+        with self._lock:
+            return routes[method, path](params)
 
     def _symbol_list(self, params: dict[str, str]) -> list[str] | None:
         if "symbol" in params:
@@ -262,7 +266,7 @@ class BinanceFake:
         ]
         return tickers[0] if "symbol" in params else tickers
 
-    def account(self) -> dict[str, Any]:
+    def account(self, _: dict[str, str]) -> dict[str, Any]:
         assets = sorted(set(self.free) | set(self.locked))
         return {
             "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
@@ -282,43 +286,51 @@ class BinanceFake:
     def find(self, params: dict[str, str], missing_code: int) -> dict[str, Any]:
         wanted = params.get("origClientOrderId")
         for order in self.orders.values():
-            if order["clientOrderId"] == wanted or str(order["orderId"]) == params.get("orderId"):
-                if order["symbol"] == params.get("symbol"):
-                    return order
+            same_id = wanted == order["clientOrderId"] or params.get("orderId") == str(
+                order["orderId"]
+            )
+            if same_id and order["symbol"] == params.get("symbol"):
+                return order
         raise BinanceError(missing_code)
 
-    def place(self, p: dict[str, str]) -> dict[str, Any]:
+    def _parse_order(self, p: dict[str, str]) -> tuple[str, Decimal, Decimal]:
+        """Validate the parameters as Binance does; returns (client id, quantity, price)."""
         symbol, side, kind = p.get("symbol", ""), p.get("side"), p.get("type")
         if symbol not in self.symbols:
             raise BinanceError(-1121)
+        required = {"MARKET": (), "LIMIT": ("price", "timeInForce")}.get(
+            str(kind), ("price", "timeInForce", "stopPrice")
+        )
         if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT", "STOP_LOSS_LIMIT"):
             raise BinanceError(-1102, "Invalid side or type.")
+        if missing := [name for name in required if name not in p]:
+            raise BinanceError(-1102, f"Mandatory parameter '{missing[0]}' was not sent.")
         client_id = p.get("newClientOrderId") or f"fake{next(self._ids)}"
         previous = self.orders.get(client_id)
         if previous is not None and previous["status"] in ("NEW", "PARTIALLY_FILLED"):
             raise BinanceError(-2010, "Duplicate order sent.")
         f = {x["filterType"]: x for x in self.symbols[symbol]["filters"]}
-        base, quote = self.symbols[symbol]["baseAsset"], self.symbols[symbol]["quoteAsset"]
-        step, market = Decimal(f["LOT_SIZE"]["stepSize"]), self.prices[symbol]
-        if kind == "MARKET" and "quoteOrderQty" in p:
-            qty = (Decimal(p["quoteOrderQty"]) / market / step).to_integral_value(ROUND_FLOOR) * step
-        elif "quantity" in p:
+        step, tick = Decimal(f["LOT_SIZE"]["stepSize"]), Decimal(f["PRICE_FILTER"]["tickSize"])
+        price = Decimal(p["price"]) if kind != "MARKET" else self.prices[symbol]
+        if "quantity" in p:
             qty = Decimal(p["quantity"])
+        elif kind == "MARKET" and "quoteOrderQty" in p:
+            qty = (Decimal(p["quoteOrderQty"]) / price / step).to_integral_value(ROUND_FLOOR) * step
         else:
             raise BinanceError(-1102, "Mandatory parameter 'quantity' was not sent.")
-        if kind != "MARKET" and ("price" not in p or "timeInForce" not in p):
-            raise BinanceError(-1102, "Mandatory parameter 'price' or 'timeInForce' was not sent.")
-        if kind == "STOP_LOSS_LIMIT" and "stopPrice" not in p:
-            raise BinanceError(-1102, "Mandatory parameter 'stopPrice' was not sent.")
-        price = Decimal(p["price"]) if kind != "MARKET" else market
-        tick = Decimal(f["PRICE_FILTER"]["tickSize"])
         for value in (price, Decimal(p.get("stopPrice", price))):
             if value % tick != 0 or value < Decimal(f["PRICE_FILTER"]["minPrice"]):
                 raise BinanceError(-1013, "Filter failure: PRICE_FILTER")
-        if qty % step != 0 or not Decimal(f["LOT_SIZE"]["minQty"]) <= qty:
+        if qty % step != 0 or qty < Decimal(f["LOT_SIZE"]["minQty"]):
             raise BinanceError(-1013, "Filter failure: LOT_SIZE")
         if qty * price < Decimal(f["NOTIONAL"]["minNotional"]):
             raise BinanceError(-1013, "Filter failure: NOTIONAL")
+        return client_id, qty, price
+
+    def place(self, p: dict[str, str]) -> dict[str, Any]:
+        client_id, qty, price = self._parse_order(p)
+        symbol, side, kind = p["symbol"], p["side"], p["type"]
+        base, quote = self.symbols[symbol]["baseAsset"], self.symbols[symbol]["quoteAsset"]
         spend_asset, spend = (quote, qty * price) if side == "BUY" else (base, qty)
         if self.free.get(spend_asset, Decimal(0)) < spend:
             raise BinanceError(-2010)
@@ -341,41 +353,41 @@ class BinanceFake:
             self.locked[spend_asset] = self.locked.get(spend_asset, Decimal(0)) + spend
         self.orders[client_id] = order
         self.placed_orders.append(dict(p))
-        return self.order_view(order, p.get("newOrderRespType", "FULL"), placed=True)
+        return self.order_view(order, placed=True)
 
-    def _fill(self, order: dict[str, Any], base: str, quote: str, qty: Decimal, price: Decimal) -> None:
+    def _fill(
+        self, order: dict[str, Any], base: str, quote: str, qty: Decimal, price: Decimal
+    ) -> None:
         cost = qty * price
         received_asset, received = (base, qty) if order["side"] == "BUY" else (quote, cost)
         commission = (received * COMMISSION_RATE).quantize(EIGHT_PLACES)
-        self.free[received_asset] = self.free.get(received_asset, Decimal(0)) + received - commission
+        self.free[received_asset] = (
+            self.free.get(received_asset, Decimal(0)) + received - commission
+        )
         order.update(status="FILLED", executedQty=fmt8(qty), cummulativeQuoteQty=fmt8(cost))
         order["fills"] = [
             {"price": fmt8(price), "qty": fmt8(qty), "commission": fmt8(commission),
              "commissionAsset": received_asset, "tradeId": next(self._ids)}
         ]  # fmt: skip
 
-    def order_view(self, order: dict[str, Any], resp: str = "", placed: bool = False) -> Any:
-        """An order as GET /order shows it, or as POST /order answers (ACK/RESULT/FULL)."""
+    def order_view(self, order: dict[str, Any], placed: bool = False) -> dict[str, Any]:
+        """An order as GET /order shows it, or as POST /order answers it (newOrderRespType FULL)."""
         view = {k: v for k, v in order.items() if k != "fills"}
-        if not placed:
-            return view
-        view["transactTime"] = view.pop("time")
-        for key in ("updateTime", "isWorking", "icebergQty"):
-            view.pop(key)
-        if resp == "ACK":
-            keys = ("symbol", "orderId", "orderListId", "clientOrderId", "transactTime")
-            return {k: view[k] for k in keys}
-        return view | {"fills": order["fills"]} if resp == "FULL" else view
+        if placed:
+            view["transactTime"] = view.pop("time")
+            for key in ("updateTime", "isWorking", "icebergQty"):
+                del view[key]
+            view["fills"] = order["fills"]
+        return view
 
     def cancel(self, params: dict[str, str]) -> dict[str, Any]:
         order = self.find(params, -2011)
         if order["status"] not in ("NEW", "PARTIALLY_FILLED"):
             raise BinanceError(-2011)
-        spec = self.symbols[order["symbol"]]
-        qty, price = Decimal(order["origQty"]), Decimal(order["price"])
-        asset, amount = (
-            (spec["quoteAsset"], qty * price) if order["side"] == "BUY" else (spec["baseAsset"], qty)
-        )
+        spec, qty = self.symbols[order["symbol"]], Decimal(order["origQty"])
+        buying = order["side"] == "BUY"
+        asset = spec["quoteAsset"] if buying else spec["baseAsset"]
+        amount = qty * Decimal(order["price"]) if buying else qty
         self.locked[asset] -= amount
         self.free[asset] = self.free.get(asset, Decimal(0)) + amount
         order.update(status="CANCELED", updateTime=self.server_time_ms())
@@ -420,6 +432,8 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
                 self._answer(fault, url.path, params)
             except BinanceError as exc:
                 self._send(exc.status, {"code": exc.code, "msg": exc.msg})
+            except (InvalidOperation, ValueError):
+                self._send(400, {"code": -1100, "msg": "Illegal characters found in a parameter."})
 
         def _answer(self, fault: Fault | None, path: str, params: dict[str, str]) -> None:
             if fault is None:
@@ -427,10 +441,8 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
             elif fault.kind in ("timeout", "-1007"):
                 # The order is processed, but the client never learns how it went.
                 if self.command == "POST" and path == "/api/v3/order":
-                    try:
+                    with contextlib.suppress(BinanceError):
                         fake.route(self.command, path, params)
-                    except BinanceError:
-                        pass
                 if fault.kind == "timeout":
                     fake.sleep(fake.timeout_sleep_s)
                 raise BinanceError(-1007, fault.msg)
@@ -454,7 +466,7 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
+            except ConnectionError:
                 pass  # the client timed out and left; nothing to tell it
 
     return Handler

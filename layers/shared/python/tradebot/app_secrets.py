@@ -10,7 +10,8 @@ from tradebot.settings import PLACEHOLDERS, get_settings
 class AppSecrets(BaseModel):
     """Key material; every field is a `SecretStr`, so printing it reveals nothing."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # hide_input_in_errors: a rejected secret must not be echoed into the error (and the log).
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
     jwt_secret: SecretStr
     fernet_keys: SecretStr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,7 +25,11 @@ DEFAULT_DATA_DIR = Path(".data")
 class Settings(BaseSettings):
     """Everything configurable, validated once; secrets are `SecretStr` and never logged."""
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    # hide_input_in_errors: a validation error is logged at cold start, and its input holds the
+    # secrets (pydantic would print the whole environment dict, truncated, keys and all).
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
 
     app_env: Environment = "local"
     service_name: str = Field("tradebot", alias="POWERTOOLS_SERVICE_NAME")
@@ -65,6 +70,22 @@ class Settings(BaseSettings):
 
     # Workers.
     order_queue_url: str = ""
+    # Receives after which a failing order message is given up (the queue's maxReceiveCount):
+    # on that last attempt the trade is marked FAILED before the message goes to the DLQ.
+    order_max_receives: int = 5
+    # How long an executor's claim on a trade excludes others; longer than the executor's
+    # timeout, so a claim still inside its lease belongs to a live invocation.
+    order_claim_lease_s: int = 120
+    pending_sweep_after_s: int = 60
+
+    # Market data and exchanges.
+    market_data: Literal["simulated", "binance"] = "simulated"
+    simulated_market_seed: int = 42
+    paper_fee_rate: Decimal = Decimal("0.001")
+    # Overrides Binance's REST base URL (tests point it at the local fake).
+    binance_base_url: str = ""
+    binance_timeout_s: float = 5.0
+    live_balance_ttl_s: int = 10
 
     @field_validator("cors_origins", mode="before")
     @classmethod

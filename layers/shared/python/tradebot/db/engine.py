@@ -18,11 +18,19 @@ from tradebot.settings import get_settings
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, start transactions (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # SQLite is the single-process dev database: taking the write lock up front serializes
+    # writers (what row locks do on PostgreSQL) and makes SAVEPOINTs work.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @cache
@@ -44,6 +52,7 @@ def get_engine() -> Engine:
             poolclass=StaticPool if memory else None,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     connect_args: dict[str, Any] = {"timeout": settings.db_connect_timeout_s}
     if settings.db_statement_timeout_ms:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Text,
@@ -82,7 +83,10 @@ class Trade(Base):
     __tablename__ = "trades"
     __table_args__ = (
         UniqueConstraint("user_id", "client_order_id"),
+        UniqueConstraint("user_id", "idempotency_key"),
         Index("ix_trades_symbol_status", "symbol", "status"),
+        Index("ix_trades_user_id_status", "user_id", "status"),
+        Index("ix_trades_status_created_at", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -104,7 +108,38 @@ class Trade(Base):
     client_order_id: Mapped[str] = mapped_column(String(36))
     trading_mode: Mapped[str] = mapped_column(String(8), default="paper")
     reason: Mapped[str | None] = mapped_column(String(500))
+    # Idempotency-Key of the request that created the trade, and a hash of that request's body.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Set when an executor takes the order to the exchange; guards against a second placement.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    stop_triggered: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Position(Base):
+    """A user's holding of one symbol's base asset, kept by the average-cost method.
+
+    Updated in the same transaction as every fill, so the dashboard reads a few rows instead of
+    replaying a trade history.
+    """
+
+    __tablename__ = "positions"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    symbol: Mapped[str] = mapped_column(String(20), primary_key=True)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    avg_entry_price: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    volume: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    fills: Mapped[int] = mapped_column(Integer, default=0)
+    wins: Mapped[int] = mapped_column(Integer, default=0)
+    losses: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 

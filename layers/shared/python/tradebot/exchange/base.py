@@ -61,7 +61,7 @@ class OrderResult:
         """Average fill price, or None before any fill."""
         if self.executed_qty == 0:
             return None
-        return self.cumulative_quote_qty / self.executed_qty
+        return (self.cumulative_quote_qty / self.executed_qty).quantize(Decimal("1e-8"))
 
 
 @dataclass(frozen=True)

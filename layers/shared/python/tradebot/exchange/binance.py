@@ -217,7 +217,9 @@ class BinanceExchange:
     ) -> ExchangeError:
         code = int(exc.code or 0)
         status = int(exc.status_code or 0)
-        detail = f"Binance {operation} failed: {exc.message} (code {code}, HTTP {status})"
+        # A 5xx from a proxy can carry a whole HTML page; the first line or so is enough.
+        message = str(exc.message)[:200]
+        detail = f"Binance {operation} failed: {message} (code {code}, HTTP {status})"
         if code in _RATE_LIMIT_CODES or status in (418, 429):
             return ExchangeRateLimited(detail, code, _retry_after_s(exc.response))
         if code == -1021:
@@ -228,7 +230,7 @@ class BinanceExchange:
         if code == -1013:
             return FilterFailure(detail, code)
         if code == -2010:
-            if "insufficient balance" in str(exc.message).lower():
+            if "insufficient balance" in message.lower():
                 return InsufficientBalance(detail, code)
             return OrderRejected(detail, code)
         if code in _INVALID_KEY_CODES:

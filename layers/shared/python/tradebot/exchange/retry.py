@@ -92,6 +92,11 @@ def place_order_safely(
             return found
         delay = retry_delay(error, attempt, base_delay)
         if attempt == attempts or delay > max_delay:
+            if outcome_unknown and not isinstance(error, OutcomeUnknown):
+                # The look-up failed, not the placement: the caller must still treat the order
+                # as possibly placed and reconcile it later, never as failed.
+                detail = f"order {order.client_order_id} may exist; look-up failed: {error.detail}"
+                raise OutcomeUnknown(detail, error.code) from error
             raise error
         # Waiting before the look-up also gives a just-placed order time to become visible.
         sleep(delay)

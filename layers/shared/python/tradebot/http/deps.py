@@ -30,19 +30,26 @@ UserId = Annotated[str, Depends(authenticated_user_id)]
 
 
 def rate_limiter(route: Route) -> Callable[..., None]:
-    """A dependency that counts the caller against the route's throttle class."""
-    settings = get_settings()
-    limit = settings.rate_limits.get(route.throttle, settings.rate_limits.get("read", 300))
+    """A dependency that counts the caller against the route's throttle class.
+
+    The limits are read per request from the (cached) settings, not when the handler module is
+    imported, so importing a handler never validates settings and a reset takes effect.
+    """
+
+    def count(caller: str) -> None:
+        settings = get_settings()
+        limits = settings.rate_limits
+        limit = limits.get(route.throttle, limits.get("read", 300))
+        check_rate(route.throttle, caller, limit, settings.rate_window_s)
 
     if route.auth:
 
         def per_user(user_id: UserId) -> None:
-            check_rate(route.throttle, f"user:{user_id}", limit, settings.rate_window_s)
+            count(f"user:{user_id}")
 
         return per_user
 
     def per_address(request: Request) -> None:
-        address = request.client.host if request.client else "unknown"
-        check_rate(route.throttle, f"ip:{address}", limit, settings.rate_window_s)
+        count(f"ip:{request.client.host if request.client else 'unknown'}")
 
     return per_address

@@ -74,7 +74,10 @@ class RouteFunction:
         from aws_lambda_powertools.logging import correlation_paths
         from mangum import Mangum
 
+        # Mangum base64-encodes every type it does not know as text, and API Gateway passes
+        # that through undecoded (no binary media types): problem+json must be listed as text.
+        text_types = ["text/", "application/json", "application/problem+json"]
         return observed(
-            Mangum(self.app, lifespan="off"),
+            Mangum(self.app, lifespan="off", text_mime_types=text_types),
             correlation_id_path=correlation_paths.API_GATEWAY_REST,
         )

@@ -74,9 +74,16 @@ def _message(error: dict[str, Any]) -> str:
     return message
 
 
+def _error_field(error: dict[str, Any]) -> str:
+    # For unparsable JSON the location holds a character offset, not a field: the body is wrong.
+    if error.get("type") == "json_invalid":
+        return "body"
+    return _field_name(tuple(error.get("loc", ())))
+
+
 def field_errors(exc: RequestValidationError) -> list[FieldError]:
     """The invalid fields, named as the client sent them; input values are never echoed."""
-    return [FieldError(_field_name(tuple(e.get("loc", ()))), _message(e)) for e in exc.errors()]
+    return [FieldError(_error_field(e), _message(e)) for e in exc.errors()]
 
 
 async def _on_validation(_request: Request, exc: Exception) -> JSONResponse:

@@ -56,6 +56,18 @@ ROUTES: tuple[Route, ...] = (
           throttle="write", tag="notes"),
     Route("notes_delete", "DELETE", "/api/notes/{note_id}", "Delete a note",
           throttle="write", status_code=204, tag="notes"),
+    Route("market_symbols", "GET", "/api/market/symbols", "Tradable symbols and their filters",
+          tag="market"),
+    Route("market_prices", "GET", "/api/market/prices", "Latest cached prices", tag="market"),
+    Route("market_price", "GET", "/api/market/prices/{symbol}", "One symbol's cached price",
+          tag="market"),
+    Route("trades_create", "POST", "/api/trading/trades", "Place an order",
+          throttle="write", status_code=202, tag="trading"),
+    Route("trades_list", "GET", "/api/trading/trades", "My trades, newest first", tag="trading"),
+    Route("trades_get", "GET", "/api/trading/trades/{trade_id}", "One trade", tag="trading"),
+    Route("trades_cancel", "DELETE", "/api/trading/trades/{trade_id}", "Cancel an open order",
+          throttle="write", status_code=202, tag="trading"),
+    Route("dashboard", "GET", "/api/dashboard", "Portfolio and performance", tag="trading"),
 )  # fmt: skip
 
 WORKERS: tuple[Worker, ...] = (

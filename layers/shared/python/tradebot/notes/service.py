@@ -8,7 +8,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from tradebot.cache.readthrough import cached_read, invalidate_on_commit
-from tradebot.db.models import Note, NoteTag, Trade
+from tradebot.db.models import Note, NoteTag, Trade, utcnow
 from tradebot.errors import InvalidInput, NotFound
 from tradebot.notes.schemas import NoteCreate, NotePublic, NoteUpdate
 from tradebot.pagination import Page, decode_cursor, encode_cursor
@@ -83,6 +83,9 @@ def update_note(session: Session, user_id: str, note_id: str, body: NoteUpdate) 
         if body.trade_id is not None:
             _check_trade_is_own(session, user_id, body.trade_id)
         note.trade_id = body.trade_id
+    if changes:
+        # A change of tags alone leaves the notes row clean, so `onupdate` would not fire.
+        note.updated_at = utcnow()
     session.flush()
     session.refresh(note)
     invalidate_on_commit(session, CACHE_NAMESPACE, user_id)
@@ -112,6 +115,9 @@ def _list_query(
             created = datetime.fromisoformat(created_raw)
         except (TypeError, ValueError) as exc:
             raise InvalidInput.on("cursor", "is not a valid cursor") from exc
+        # Our cursors hold an aware time; a naive one would fail deep in the query as a 500.
+        if created.tzinfo is None:
+            raise InvalidInput.on("cursor", "is not a valid cursor")
         # Keyset on (is_pinned desc, created_at desc, id desc).
         after_same_pin = and_(
             Note.is_pinned == bool(was_pinned),

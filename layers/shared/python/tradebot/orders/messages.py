@@ -13,4 +13,4 @@ class OrderMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     trade_id: str
-    action: Literal["place", "cancel"] = "place"
+    action: Literal["place", "cancel", "sync"] = "place"

@@ -1,0 +1,22 @@
+"""The local stack claims its TCP ports up front, so a busy port stops start-up clearly."""
+
+from __future__ import annotations
+
+import socket
+
+
+class PortInUse(Exception):
+    """Nothing can listen on the requested address; the message names the variable to change."""
+
+
+def bind_port(host: str, port: int, *, variable: str) -> socket.socket:
+    """A socket bound to host:port (port 0: any free one), not yet listening."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # The servers set this too; without it a port left in TIME_WAIT by the last run looks busy.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortInUse(f"{host}:{port} is in use; set {variable} to a free port (0: any)") from exc
+    return sock

@@ -1,0 +1,152 @@
+"""The scheduled price update: fetch all prices at once, write them in one pipeline, then queue
+the resting paper orders the new prices crossed and sweep trades left waiting."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from sqlalchemy import or_, select
+
+from tradebot.cache.client import get_redis, key
+from tradebot.db.engine import unit_of_work
+from tradebot.db.models import Trade
+from tradebot.market.prices import read_prices, write_prices
+from tradebot.market.simulated import SimulatedMarket
+from tradebot.market.symbols import all_filters, store_filters
+from tradebot.orders.messages import OrderMessage
+from tradebot.orders.queue import enqueue
+from tradebot.orders.state import OPEN
+from tradebot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+SWEEP_LIMIT = 500
+FILTERS_REFRESHED = ("market", "filters_refreshed_at")
+FILTERS_REFRESH_S = 3600
+
+
+class PriceSource(Protocol):
+    """Where prices come from: Binance's ticker, or the simulated market."""
+
+    def fetch(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        """Latest price of each symbol, in one request."""
+        ...
+
+
+class SimulatedSource:
+    """The offline market: one random-walk step per update, from the last cached prices."""
+
+    def __init__(self, seed: int, reference: dict[str, Decimal]) -> None:
+        self.market = SimulatedMarket(seed, reference)
+
+    def fetch(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        previous = {p.symbol: p.price for p in read_prices()}
+        tick = int(get_redis().incr(key("market", "tick")))
+        wanted = set(symbols)
+        prices = self.market.step(previous, tick, all_filters())
+        return {s: p for s, p in prices.items() if s in wanted}
+
+
+class BinanceSource:
+    """Binance's public ticker (no key needed); refreshes cached exchangeInfo hourly."""
+
+    def fetch(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        from tradebot.exchange.factory import binance_exchange
+        from tradebot.exchange.retry import with_retries
+
+        exchange = binance_exchange()
+        try:
+            redis = get_redis()
+            refreshed = redis.get(key(*FILTERS_REFRESHED))
+            if refreshed is None or time.time() - float(refreshed) > FILTERS_REFRESH_S:
+                store_filters(with_retries(lambda: exchange.exchange_info_filters(symbols)))
+                redis.set(key(*FILTERS_REFRESHED), repr(time.time()))
+            return with_retries(lambda: exchange.ticker_prices(symbols))
+        finally:
+            exchange.close()
+
+
+def default_source() -> PriceSource:
+    """The configured market: simulated locally, Binance in AWS."""
+    settings = get_settings()
+    if settings.market_data == "binance":
+        return BinanceSource()
+    from tradebot.exchange.snapshot import reference_prices
+
+    return SimulatedSource(settings.simulated_market_seed, reference_prices())
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """What one update did."""
+
+    prices: int
+    triggered: int
+    swept: int
+
+
+def _crossed(trade: Trade, price: Decimal) -> bool:
+    """Whether `price` fills (or triggers) this resting paper order."""
+    if trade.type == "STOP_LOSS_LIMIT" and not trade.stop_triggered:
+        assert trade.stop_price is not None
+        return price <= trade.stop_price if trade.side == "SELL" else price >= trade.stop_price
+    assert trade.price is not None
+    return price <= trade.price if trade.side == "BUY" else price >= trade.price
+
+
+def crossed_orders(prices: dict[str, Decimal]) -> list[tuple[OrderMessage, str]]:
+    """Sync messages for resting paper orders the new prices reach, and for live open orders."""
+    if not prices:
+        return []
+    with unit_of_work() as session:
+        resting = session.scalars(
+            select(Trade).where(Trade.symbol.in_(list(prices)), Trade.status.in_(list(OPEN)))
+        )
+        return [
+            (OrderMessage(trade_id=t.id, action="sync"), t.user_id)
+            for t in resting
+            if t.trading_mode == "live" or _crossed(t, prices[t.symbol])
+        ]
+
+
+def stranded_orders(now: datetime) -> list[tuple[OrderMessage, str]]:
+    """Trades whose message was lost: PENDING past the sweep age, or a cancel not carried out."""
+    settings = get_settings()
+    waited = now - timedelta(seconds=settings.pending_sweep_after_s)
+    lease_over = now - timedelta(seconds=settings.order_claim_lease_s)
+    with unit_of_work() as session:
+        pending = session.execute(
+            select(Trade.id, Trade.user_id)
+            .where(Trade.status == "PENDING", Trade.created_at < waited)
+            .where(or_(Trade.claimed_at.is_(None), Trade.claimed_at < lease_over))
+            .limit(SWEEP_LIMIT)
+        ).all()
+        canceling = session.execute(
+            select(Trade.id, Trade.user_id)
+            .where(Trade.status.in_(list(OPEN)), Trade.cancel_requested_at < waited)
+            .limit(SWEEP_LIMIT)
+        ).all()
+    return [(OrderMessage(trade_id=i, action="place"), u) for i, u in pending] + [
+        (OrderMessage(trade_id=i, action="cancel"), u) for i, u in canceling
+    ]
+
+
+def refresh_prices(source: PriceSource | None = None, now: float | None = None) -> UpdateReport:
+    """One scheduled update; raises if prices could not be fetched or messages not sent."""
+    moment = now if now is not None else time.time()
+    symbols = sorted(all_filters())
+    prices = (source or default_source()).fetch(symbols)
+    write_prices(prices, at=moment)
+    triggered = crossed_orders(prices)
+    swept = stranded_orders(datetime.fromtimestamp(moment, UTC))
+    if triggered or swept:
+        enqueue(triggered + swept, now=moment)
+    report = UpdateReport(prices=len(prices), triggered=len(triggered), swept=len(swept))
+    logger.info("prices refreshed", extra=vars(report))
+    return report

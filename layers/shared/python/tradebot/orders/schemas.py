@@ -1,0 +1,94 @@
+"""API models of trades; every amount is a `Decimal` in and a decimal string out."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from tradebot.exchange.base import OrderType, Side
+
+TradeStatus = Literal[
+    "PENDING", "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED", "FAILED"
+]
+
+_PLAIN = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,18})?$")
+MAX_AMOUNT = Decimal("1e15")
+
+
+def parse_amount(value: Any) -> Decimal:
+    """A positive Decimal from a decimal string or a JSON number; no NaN, inf or exponents."""
+    if isinstance(value, bool):
+        raise ValueError("must be a decimal string or number")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        # repr gives the shortest string that round-trips, e.g. 0.001 -> "0.001".
+        try:
+            text = format(Decimal(repr(value)), "f")
+        except InvalidOperation as exc:
+            raise ValueError("must be a finite number") from exc
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise ValueError("must be a decimal string or number")
+    if not _PLAIN.match(text):
+        raise ValueError('must be a plain decimal such as "0.001" (at most 18 decimals)')
+    amount = Decimal(text)
+    if amount <= 0:
+        raise ValueError("must be greater than zero")
+    if amount >= MAX_AMOUNT:
+        raise ValueError("is too large")
+    return amount
+
+
+def plain(value: Decimal) -> str:
+    """A decimal string without exponent or trailing zeros."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+Amount = Annotated[Decimal, BeforeValidator(parse_amount), PlainSerializer(plain, return_type=str)]
+DecimalOut = Annotated[Decimal, PlainSerializer(plain, return_type=str)]
+Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$", examples=["BTCUSDT"])]
+
+
+class TradeCreate(BaseModel):
+    """An order to place. MARKET takes `quantity` or `quote_quantity`; LIMIT needs `price`;
+    STOP_LOSS_LIMIT needs `price` and `stop_price`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: Symbol
+    side: Side
+    type: OrderType
+    quantity: Amount | None = Field(default=None, examples=["0.001"])
+    quote_quantity: Amount | None = Field(default=None, examples=["25"])
+    price: Amount | None = Field(default=None, examples=["95000.00"])
+    stop_price: Amount | None = Field(default=None, examples=["90000.00"])
+
+
+class TradePublic(BaseModel):
+    """A trade as its owner sees it."""
+
+    id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    quantity: DecimalOut | None
+    quote_quantity: DecimalOut | None
+    price: DecimalOut | None
+    stop_price: DecimalOut | None
+    status: TradeStatus
+    executed_qty: DecimalOut
+    avg_price: DecimalOut | None
+    fee: DecimalOut
+    fee_asset: str | None
+    exchange_order_id: str | None
+    client_order_id: str
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime

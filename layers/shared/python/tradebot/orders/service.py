@@ -1,0 +1,194 @@
+"""Placing, listing and canceling trades from the API."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tradebot.db.engine import unit_of_work
+from tradebot.db.models import ApiCredential, Trade, utcnow
+from tradebot.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from tradebot.orders.messages import OrderMessage
+from tradebot.orders.queue import enqueue
+from tradebot.orders.schemas import TradeCreate, TradePublic, TradeStatus
+from tradebot.orders.state import OPEN
+from tradebot.orders.validation import check_affordable
+from tradebot.pagination import Page, decode_cursor, encode_cursor
+from tradebot.portfolio.dashboard import invalidate_dashboard
+
+logger = logging.getLogger(__name__)
+
+
+def public(trade: Trade) -> TradePublic:
+    """The API view of a trade."""
+    return TradePublic.model_validate(trade, from_attributes=True)
+
+
+def _request_hash(body: TradeCreate) -> str:
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+def _replay(session: Session, user_id: str, key: str, request_hash: str) -> Trade | None:
+    trade = session.scalar(
+        select(Trade).where(Trade.user_id == user_id, Trade.idempotency_key == key)
+    )
+    if trade is not None and trade.request_hash != request_hash:
+        raise Conflict("This Idempotency-Key was already used with a different request")
+    return trade
+
+
+def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) -> TradePublic:
+    """Validate, record the trade PENDING, then queue it for the executor.
+
+    With an Idempotency-Key, the same key and body return the first trade and a different body
+    is 409. The key is stored on the trade under a unique constraint, so the check is atomic
+    with the insert and survives a cache outage.
+    """
+    request_hash = _request_hash(body)
+    with unit_of_work() as session:
+        if idempotency_key:
+            existing = _replay(session, user_id, idempotency_key, request_hash)
+            if existing is not None:
+                return public(existing)
+        live = session.scalar(select(ApiCredential.id).where(ApiCredential.user_id == user_id))
+        check_affordable(session, user_id, body, live=live is not None)
+        trade = Trade(
+            user_id=user_id,
+            symbol=body.symbol,
+            side=body.side,
+            type=body.type,
+            quantity=body.quantity,
+            quote_quantity=body.quote_quantity,
+            price=body.price,
+            stop_price=body.stop_price,
+            status="PENDING",
+            client_order_id=uuid.uuid4().hex,
+            trading_mode="live" if live else "paper",
+            idempotency_key=idempotency_key,
+            request_hash=request_hash if idempotency_key else None,
+        )
+        session.add(trade)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            existing = _replay(session, user_id, idempotency_key or "", request_hash)
+            if existing is None:
+                raise
+            return public(existing)
+        invalidate_dashboard(session, user_id)
+        result = public(trade)
+    _send(OrderMessage(trade_id=result.id, action="place"), user_id)
+    return result
+
+
+def _send(message: OrderMessage, user_id: str) -> None:
+    try:
+        enqueue([(message, user_id)])
+    except ServiceUnavailable:
+        # The trade is committed; the sweeper re-sends messages for trades left waiting.
+        logger.warning(
+            "order message not sent; the sweeper will retry", extra={"trade_id": message.trade_id}
+        )
+
+
+def get_trade(session: Session, user_id: str, trade_id: str) -> TradePublic:
+    """One of the user's trades; another user's is 404 like a missing one."""
+    trade = session.scalar(select(Trade).where(Trade.id == trade_id, Trade.user_id == user_id))
+    if trade is None:
+        raise NotFound("No such trade")
+    return public(trade)
+
+
+def _list_query(
+    user_id: str,
+    symbol: str | None,
+    status: TradeStatus | None,
+    since: datetime | None,
+    until: datetime | None,
+    cursor: str | None,
+) -> Select[Trade]:
+    query = select(Trade).where(Trade.user_id == user_id)
+    if symbol:
+        query = query.where(Trade.symbol == symbol)
+    if status:
+        query = query.where(Trade.status == status)
+    if since:
+        query = query.where(Trade.created_at >= since)
+    if until:
+        query = query.where(Trade.created_at < until)
+    if cursor:
+        created_raw, last_id = decode_cursor(cursor, 2)
+        try:
+            created = datetime.fromisoformat(str(created_raw))
+        except ValueError as exc:
+            raise InvalidInput.on("cursor", "is not a valid cursor") from exc
+        query = query.where(
+            or_(
+                Trade.created_at < created,
+                and_(Trade.created_at == created, Trade.id < str(last_id)),
+            )
+        )
+    # Served by ix_trades_user_id_created_at (user_id, created_at DESC, id DESC).
+    return query.order_by(Trade.created_at.desc(), Trade.id.desc())
+
+
+def list_trades(
+    session: Session,
+    user_id: str,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    symbol: str | None = None,
+    status: TradeStatus | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[TradePublic]:
+    """The user's trades, newest first, one page at a time."""
+    query = _list_query(user_id, symbol, status, since, until, cursor).limit(limit + 1)
+    rows = list(session.scalars(query))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
+    return Page[TradePublic](items=[public(t) for t in rows], next_cursor=next_cursor)
+
+
+def cancel_trade(user_id: str, trade_id: str) -> TradePublic:
+    """Cancel: a queued trade at once; an open order through the executor; else 409."""
+    now = utcnow()
+    with unit_of_work() as session:
+        trade = session.scalar(
+            select(Trade).where(Trade.id == trade_id, Trade.user_id == user_id).with_for_update()
+        )
+        if trade is None:
+            raise NotFound("No such trade")
+        if trade.status == "PENDING" and trade.claimed_at is None:
+            # Guarded: an executor claiming it at this instant wins and we report 409.
+            moved = session.execute(
+                update(Trade)
+                .where(Trade.id == trade_id, Trade.status == "PENDING", Trade.claimed_at.is_(None))
+                .values(
+                    status="CANCELED",
+                    reason="Canceled before it reached the exchange",
+                    updated_at=now,
+                )
+            )
+            if moved.rowcount == 1:  # type: ignore[attr-defined]
+                session.refresh(trade)
+                invalidate_dashboard(session, user_id)
+                return public(trade)
+        if trade.status == "PENDING":
+            raise Conflict("The order is being placed right now; cancel it again in a moment")
+        if trade.status not in OPEN:
+            raise Conflict(f"A {trade.status} trade cannot be canceled")
+        trade.cancel_requested_at = now
+        result = public(trade)
+    _send(OrderMessage(trade_id=trade_id, action="cancel"), user_id)
+    return result

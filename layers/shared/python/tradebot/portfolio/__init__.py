@@ -1,0 +1,1 @@
+"""Positions, profit and the dashboard."""
