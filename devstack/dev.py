@@ -2,8 +2,8 @@
 
 Start-up order matters: moto comes first so that AWS_ENDPOINT_URL, SECRETS_NAME and
 ORDER_QUEUE_URL are in the environment before the application reads its settings; then the
-migrations, the worker threads and, in the main thread, the API. SIGINT or SIGTERM stops them
-in reverse order and the process exits 0.
+migrations, the worker threads and the API thread. The main thread only waits: SIGINT or
+SIGTERM sets one event, every component winds down, moto stops last, and the process exits 0.
 
 Everything shares one process on purpose: the embedded fakeredis is process-wide, so the API,
 the order executor and the price updater see the same cache, as they share Redis in AWS.
@@ -185,7 +185,7 @@ def run(config: DevSettings, stopping: threading.Event) -> None:
         start_thread("price-schedule", schedule.run, stopping, stack)
         api = ApiServer(api_socket, config.host)
         start_thread("api", lambda: api.run(stopping), stopping, stack)
-        stack.callback(api.stop)  # closes first: the API stops taking requests before workers
+        stack.callback(api.stop)  # the workers watch `stopping` themselves; uvicorn needs telling
 
         # A timed wait keeps the main thread responsive to signals on every platform.
         while not stopping.wait(0.5):
