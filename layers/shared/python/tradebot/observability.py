@@ -5,25 +5,19 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 # Not every invocation emits a business metric; an empty flush is normal, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "tradebot"))
+# Named "tradebot" whatever the function: the stdlib loggers of `tradebot.*` modules are its
+# children, and each line names its Lambda through the injected `function_name`.
+logger = Logger(service="tradebot")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Tradebot"))
-
-
-@cache
-def configure_logging() -> None:
-    """Route every `tradebot.*` stdlib logger through the JSON formatter of `logger`."""
-    copy_config_to_registered_loggers(source_logger=logger, include={"tradebot"})
 
 
 def _tracing_enabled() -> bool:
@@ -34,7 +28,6 @@ def _tracing_enabled() -> bool:
 
 def observed(handler: LambdaHandler, correlation_id_path: str | None = None) -> LambdaHandler:
     """Wrap a Lambda handler with logging context, EMF metrics flushing and (in AWS) tracing."""
-    configure_logging()
     wrapped: LambdaHandler = handler
     if _tracing_enabled():
         from aws_lambda_powertools import Tracer

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["local", "test", "aws"]
@@ -32,7 +32,6 @@ class Settings(BaseSettings):
     )
 
     app_env: Environment = "local"
-    service_name: str = Field("tradebot", alias="POWERTOOLS_SERVICE_NAME")
 
     # Storage. Empty DATABASE_URL / REDIS_URL select the embedded defaults (SQLite, fakeredis).
     database_url: str = ""
