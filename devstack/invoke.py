@@ -41,7 +41,8 @@ def invoke(function: str, event_path: str) -> Any:
     """Invoke `functions/<function>` with the event at `event_path`; returns its response."""
     upgrade()
     raw = Path(event_path).read_text()
-    token = issue_access_token(demo_user_id()).access_token if TOKEN_PLACEHOLDER in raw else None
+    user_id = demo_user_id()  # also what the login sample logs in as
+    token = issue_access_token(user_id).access_token if TOKEN_PLACEHOLDER in raw else None
     event = load_event(event_path, access_token=token)
     return load_function(function).handler(event, FakeLambdaContext(function_name=function))
 

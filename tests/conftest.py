@@ -108,13 +108,20 @@ def test_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def clean_state(test_environment: str) -> Iterator[None]:
     """Every test starts with empty tables and an empty Redis namespace."""
-    yield
     from tradebot.cache.client import get_redis
-    from tradebot.db.engine import get_engine, reset_engine
+    from tradebot.db.engine import get_engine
     from tradebot.db.models import Base
+    from tradebot.settings import get_settings
 
-    reset_engine()  # a test may have changed settings; start from the environment again
-    reset_caches()
+    singletons = (get_settings(), get_engine(), get_redis())
+    yield
+    # A test that changed settings replaced one of these; then start from the environment again.
+    # Otherwise keep them: a fresh PostgreSQL engine per test costs more than most tests.
+    if any(
+        now is not then
+        for now, then in zip((get_settings(), get_engine(), get_redis()), singletons, strict=True)
+    ):
+        reset_caches()
     with get_engine().begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())

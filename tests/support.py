@@ -153,3 +153,21 @@ def sign_token(claims: dict[str, Any], key: str | None = None, algorithm: str = 
         return jwt.encode(claims, None, algorithm="none")
     secret = key if key is not None else get_app_secrets().jwt_secret.get_secret_value()
     return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def user_with_token(email: str = "trader@example.com") -> tuple[str, str]:
+    """A user written straight to the database, and their access token; (user id, token).
+
+    For tests about something other than registration: it skips the deliberately slow password
+    hash (the account cannot log in with a password).
+    """
+    from tradebot.auth.tokens import issue_access_token
+    from tradebot.db.engine import unit_of_work
+    from tradebot.db.models import User
+
+    with unit_of_work() as session:
+        user = User(email=email, password_hash="!unusable")
+        session.add(user)
+        session.flush()
+        user_id = user.id
+    return user_id, issue_access_token(user_id).access_token

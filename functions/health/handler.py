@@ -4,7 +4,9 @@ from fastapi import Response
 from tradebot.health.service import HealthReport, check_health
 from tradebot.http.function import RouteFunction
 
-route = RouteFunction("health")
+route = RouteFunction(
+    "health", responses={503: {"model": HealthReport, "description": "The database is down"}}
+)
 
 
 @route

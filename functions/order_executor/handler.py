@@ -17,6 +17,10 @@ from tradebot.orders.executor import Executor
 from tradebot.orders.messages import OrderMessage
 
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# A batch whose every message failed is reported in batchItemFailures like a partial failure,
+# not raised: a raise counts as a function error (alarms, event source back-off) and its
+# traceback says nothing the per-message failures do not.
+processor.raise_on_entire_batch_failure = False
 executor = Executor()
 
 

@@ -1,6 +1,5 @@
 """GET /api/trading/trades: my trades, newest first, filtered and cursor-paginated."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -8,7 +7,7 @@ from tradebot.db.engine import unit_of_work
 from tradebot.http.deps import UserId
 from tradebot.http.function import RouteFunction
 from tradebot.orders import service
-from tradebot.orders.schemas import TradePublic, TradeStatus
+from tradebot.orders.schemas import Timestamp, TradePublic, TradeStatus
 from tradebot.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 route = RouteFunction("trades_list")
@@ -21,8 +20,8 @@ def list_trades(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     symbol: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,20}$")] = None,
     status: TradeStatus | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
 ) -> Page[TradePublic]:
     with unit_of_work() as session:
         return service.list_trades(

@@ -7,7 +7,7 @@ from tradebot.crypto.vault import get_vault
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential
 
-from tests.support import assert_problem, call, register_and_login
+from tests.support import assert_problem, call, user_with_token
 
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 API_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
@@ -20,7 +20,7 @@ def _stored_credential(user_id: str) -> ApiCredential:
 
 
 def test_put_stores_the_key_and_shows_it_masked() -> None:
-    _, token = register_and_login()
+    _, token = user_with_token()
 
     reply = call("api_keys_put", token=token, body=BODY)
 
@@ -32,7 +32,7 @@ def test_put_stores_the_key_and_shows_it_masked() -> None:
 
 
 def test_the_key_and_secret_never_appear_in_any_response() -> None:
-    _, token = register_and_login()
+    _, token = user_with_token()
 
     replies = [
         call("api_keys_put", token=token, body=BODY),
@@ -48,7 +48,7 @@ def test_the_key_and_secret_never_appear_in_any_response() -> None:
 
 
 def test_the_database_holds_only_fernet_tokens_that_decrypt_to_the_key() -> None:
-    user_id, token = register_and_login()
+    user_id, token = user_with_token()
     call("api_keys_put", token=token, body=BODY)
 
     credential = _stored_credential(user_id)
@@ -62,7 +62,7 @@ def test_the_database_holds_only_fernet_tokens_that_decrypt_to_the_key() -> None
 
 
 def test_get_shows_the_stored_key_masked() -> None:
-    _, token = register_and_login()
+    _, token = user_with_token()
     stored = call("api_keys_put", token=token, body={**BODY, "testnet": False}).body
 
     reply = call("api_keys_get", token=token)
@@ -73,13 +73,13 @@ def test_get_shows_the_stored_key_masked() -> None:
 
 
 def test_get_is_404_when_no_key_is_stored() -> None:
-    _, token = register_and_login()
+    _, token = user_with_token()
 
     assert_problem(call("api_keys_get", token=token), 404)
 
 
 def test_storing_a_key_switches_to_live_and_deleting_it_back_to_paper() -> None:
-    _, token = register_and_login()
+    _, token = user_with_token()
     assert call("auth_me", token=token).body["trading_mode"] == "paper"
 
     call("api_keys_put", token=token, body=BODY)
@@ -93,7 +93,7 @@ def test_storing_a_key_switches_to_live_and_deleting_it_back_to_paper() -> None:
 
 
 def test_a_second_put_replaces_the_first_key() -> None:
-    user_id, token = register_and_login()
+    user_id, token = user_with_token()
     call("api_keys_put", token=token, body=BODY)
 
     new_key = "A" * 30 + "newkey1234"
@@ -107,13 +107,13 @@ def test_a_second_put_replaces_the_first_key() -> None:
 
 
 def test_delete_without_a_key_is_still_204() -> None:
-    _, token = register_and_login()
+    _, token = user_with_token()
 
     assert call("api_keys_delete", token=token).status == 204
 
 
 def test_a_key_with_symbols_is_refused_without_echoing_it() -> None:
-    _, token = register_and_login()
+    _, token = user_with_token()
     bad_secret = "secret-with-dashes-" + "x" * 20
 
     reply = call("api_keys_put", token=token, body={**BODY, "api_secret": bad_secret})
@@ -124,8 +124,8 @@ def test_a_key_with_symbols_is_refused_without_echoing_it() -> None:
 
 
 def test_one_users_key_is_invisible_to_another() -> None:
-    _, alice = register_and_login("alice@example.com")
-    _, bob = register_and_login("bob@example.com")
+    _, alice = user_with_token("alice@example.com")
+    _, bob = user_with_token("bob@example.com")
     call("api_keys_put", token=alice, body=BODY)
 
     assert_problem(call("api_keys_get", token=bob), 404)

@@ -37,4 +37,7 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
         raise InvalidInput.on("cursor", "is not a valid cursor") from exc
     if not isinstance(position, list) or len(position) != length:
         raise InvalidInput.on("cursor", "is not a valid cursor")
+    # A forged cursor could smuggle a NUL into the keyset query, which PostgreSQL refuses.
+    if any(isinstance(part, str) and "\x00" in part for part in position):
+        raise InvalidInput.on("cursor", "is not a valid cursor")
     return position

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         "auth": 10,
     }
     rate_window_s: int = 60
+    # Failed logins per account (email), whatever the source address: past the limit, that
+    # account's logins are 429 until the window that began with the first failure ends.
+    login_max_failures: int = 5
+    login_failure_window_s: int = 900
 
     # Workers.
     order_queue_url: str = ""

@@ -21,7 +21,9 @@ class Credentials(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
-    email: str = Field(max_length=254, examples=["trader@example.com"])
+    email: str = Field(
+        max_length=254, examples=["trader@example.com"], json_schema_extra={"format": "email"}
+    )
     password: str = Field(min_length=1, max_length=128, examples=["correct horse battery"])
 
     @field_validator("email")

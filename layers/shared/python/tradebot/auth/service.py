@@ -14,8 +14,12 @@ from tradebot.auth.passwords import (
 )
 from tradebot.auth.schemas import AccessToken, Credentials, UserCreated, UserPublic
 from tradebot.auth.tokens import issue_access_token
+from tradebot.cache.ratelimit import check_failures, clear_failures, record_failure
 from tradebot.db.models import ApiCredential, User
 from tradebot.errors import Conflict, InvalidInput, NotAuthenticated
+from tradebot.settings import get_settings
+
+LOGIN_FAILURES = "login"
 
 
 def register(session: Session, credentials: Credentials) -> UserCreated:
@@ -38,15 +42,21 @@ def login(session: Session, credentials: Credentials) -> AccessToken:
     """An access token for valid credentials; one generic 401 otherwise.
 
     A missing user is verified against a dummy hash, so the response takes the same time
-    whether or not the email exists.
+    whether or not the email exists. Failures are counted per email, existing or not: past
+    `login_max_failures` in the window, the account's logins are 429 from every address (the
+    route's own limit slows each address), and a successful login starts the count again.
     """
+    settings = get_settings()
+    check_failures(LOGIN_FAILURES, credentials.email, settings.login_max_failures)
     row = session.execute(
         select(User.id, User.password_hash).where(User.email == credentials.email)
     ).first()
     stored_hash = row.password_hash if row else dummy_hash()
     valid = verify_password(stored_hash, credentials.password)
     if row is None or not valid:
+        record_failure(LOGIN_FAILURES, credentials.email, settings.login_failure_window_s)
         raise NotAuthenticated("Invalid email or password")
+    clear_failures(LOGIN_FAILURES, credentials.email)
     token = issue_access_token(row.id)
     return AccessToken(access_token=token.access_token, expires_in=token.expires_in)
 

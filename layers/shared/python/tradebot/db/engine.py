@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, ExceptionContext, create_engine, event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,21 +61,44 @@ def get_engine() -> Engine:
             "statement_timeout": str(settings.db_statement_timeout_ms)
         }
     if settings.db_pool == "null":
-        return create_engine(url, poolclass=NullPool, connect_args=connect_args)
-    return create_engine(
-        url,
-        pool_size=1,
-        max_overflow=2,
-        pool_pre_ping=True,
-        pool_recycle=240,
-        pool_timeout=settings.db_connect_timeout_s,
-        connect_args=connect_args,
-    )
+        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    else:
+        engine = create_engine(
+            url,
+            pool_size=1,
+            max_overflow=2,
+            pool_pre_ping=True,
+            pool_recycle=240,
+            pool_timeout=settings.db_connect_timeout_s,
+            connect_args=connect_args,
+        )
+    event.listen(engine, "handle_error", _drop_connection_on_socket_error)
+    return engine
+
+
+def _drop_connection_on_socket_error(context: ExceptionContext) -> None:
+    # pg8000 lets some socket errors escape unwrapped (a hung server's read timeout). The
+    # connection is then mid-message: it must be closed, never rolled back or pooled again.
+    if isinstance(context.original_exception, OSError):
+        context.is_disconnect = True
 
 
 @cache
 def _session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+# SQLSTATE classes meaning "the server cannot serve you right now", whatever exception class the
+# driver picks for them (pg8000 raises ProgrammingError for "the database system is starting
+# up"): 08 connection exception, 53 insufficient resources (too many connections), 57 operator
+# intervention (shutdown, crash recovery, statement timeout).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def _server_unavailable(exc: DBAPIError) -> bool:
+    details = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    code = str(details.get("C", "")) if isinstance(details, dict) else ""
+    return code[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
 
 
 @contextmanager
@@ -89,12 +112,13 @@ def unit_of_work() -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except (OperationalError, InterfaceError, PoolTimeout) as exc:
+    except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
+        # OSError: a socket error pg8000 did not wrap (see _drop_connection_on_socket_error).
         session.rollback()
         raise ServiceUnavailable("The database is unavailable; try again shortly") from exc
     except DBAPIError as exc:
         session.rollback()
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or _server_unavailable(exc):
             raise ServiceUnavailable("The database is unavailable; try again shortly") from exc
         raise
     except BaseException:

@@ -12,10 +12,17 @@ from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradebot.db.models import PaperBalance, Trade
-from tradebot.errors import InsufficientBalance, OrderRejected, UnknownOrder
+from tradebot.errors import (
+    FilterFailure,
+    InsufficientBalance,
+    InvalidInput,
+    OrderRejected,
+    UnknownOrder,
+)
 from tradebot.exchange.base import Balance, OrderRequest, OrderResult, SymbolFilters
 from tradebot.exchange.filters import check_order_request, round_down
 from tradebot.orders.mapping import request_of
@@ -36,9 +43,14 @@ def ensure_funded(session: Session, user_id: str) -> None:
     """Give a user their starting paper balance the first time they need one."""
     if session.scalar(select(PaperBalance.asset).where(PaperBalance.user_id == user_id).limit(1)):
         return
-    for asset, amount in STARTING_BALANCE.items():
-        session.add(PaperBalance(user_id=user_id, asset=asset, free=amount, locked=ZERO))
-    session.flush()
+    try:
+        with session.begin_nested():
+            for asset, amount in STARTING_BALANCE.items():
+                session.add(PaperBalance(user_id=user_id, asset=asset, free=amount, locked=ZERO))
+    except IntegrityError:
+        # A concurrent first request (two orders, or an order and the dashboard) funded the
+        # account a moment earlier; its rows are the starting balance.
+        return
 
 
 def paper_balances(session: Session, user_id: str) -> list[Balance]:
@@ -166,7 +178,13 @@ class PaperExchange:
         filters = self._filters(order.symbol)
         ensure_funded(self.session, self.user_id)
         market = self.price_of(order.symbol)
-        check_order_request(filters, order, reference_price=market)
+        try:
+            check_order_request(filters, order, reference_price=market)
+        except InvalidInput as exc:
+            # Checked on arrival, the order may still break a filter at the fill price (the
+            # notional of a market order): Binance answers -1013, a rejection, not bad input
+            # that the executor would retry until the message is dead-lettered.
+            raise FilterFailure(f"Filter failure: {exc.detail}", code=-1013) from exc
         order_id = f"paper-{order.client_order_id}"
         if order.type == "MARKET":
             qty = order.quantity

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from starlette.middleware.cors import CORSMiddleware
 
-from tradebot.http.middleware import BodyLimit, RequestContext, SecurityHeaders
-from tradebot.http.problems import install_problem_handlers
+from tradebot.http.middleware import (
+    BodyLimit,
+    RefuseNul,
+    RequestContext,
+    SecurityHeaders,
+    StrictCors,
+    UnexpectedErrors,
+)
+from tradebot.http.problems import install_problem_handlers, problem_components
 from tradebot.settings import get_settings
 
 API_TITLE = "Tradebot API"
@@ -29,17 +36,34 @@ def create_app(routers: Iterable[APIRouter], *, docs: bool = False) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_problem_handlers(app)
-    # Added innermost first: SecurityHeaders ends up outermost, so even CORS preflights and
-    # 413s carry the headers.
+    _document_problems(app)
+    # Added innermost first: SecurityHeaders ends up outermost and RequestContext next, so even
+    # CORS preflights, 413s and 500s carry the headers and a request id.
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContext)
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(
-        CORSMiddleware,
+        StrictCors,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
         expose_headers=["X-Request-Id", "Retry-After"],
         max_age=600,
     )
+    app.add_middleware(RequestContext)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Add the `Problem` schema, which every documented failure refers to, to the document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem_components())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]

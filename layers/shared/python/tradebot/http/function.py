@@ -10,23 +10,44 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from tradebot.http.app import create_app
 from tradebot.http.deps import rate_limiter
+from tradebot.http.problems import PROBLEM_JSON, PROBLEM_REF
 from tradebot.http.routes import Route, route_named
 from tradebot.observability import LambdaHandler, observed
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+# What each documented failure means, for the statuses a route may list in the table.
+_FAILURES: dict[int, str] = {
+    400: "The stored exchange key was refused by the exchange",
+    401: "Missing, expired or invalid token",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    413: "Request body too large",
+    422: "Invalid input",
+    429: "Too many requests",
+    502: "The exchange answered with an error",
+    503: "A dependency (database, cache, queue or exchange) is unavailable; retry later",
+}
+_WITH_BODY = ("POST", "PUT", "PATCH")
 
 
 def _documented_failures(route: Route) -> dict[int | str, dict[str, Any]]:
-    failures: dict[int | str, dict[str, Any]] = {
-        422: {"description": "Invalid input", **_PROBLEM},
-        429: {"description": "Too many requests", **_PROBLEM},
-    }
+    statuses = {422, 429, 503, *route.failures}
     if route.auth:
-        failures[401] = {"description": "Missing, expired or invalid token", **_PROBLEM}
+        statuses.add(401)
     if "{" in route.path:
-        failures[404] = {"description": "Not found", **_PROBLEM}
+        statuses.add(404)
+    if route.method in _WITH_BODY:
+        statuses.add(413)
+    failures: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(statuses):
+        # Without a token to check, the only 401 is login's wrong email or password.
+        wrong_login = status == 401 and not route.auth
+        description = "Wrong email or password" if wrong_login else _FAILURES[status]
+        failures[status] = {
+            "description": description,
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        }
     return failures
 
 
@@ -43,9 +64,13 @@ class RouteFunction:
         handler = route.handler
     """
 
-    def __init__(self, function: str) -> None:
+    def __init__(
+        self, function: str, responses: dict[int | str, dict[str, Any]] | None = None
+    ) -> None:
         self.route = route_named(function)
         self.router = APIRouter()
+        # Documented responses that differ from the derived problem+json ones (health's 503).
+        self.responses = {**_documented_failures(self.route), **(responses or {})}
 
     def __call__(self, endpoint: Endpoint) -> Endpoint:
         """Register `endpoint` as this function's route, as the table declares it."""
@@ -59,7 +84,7 @@ class RouteFunction:
             operation_id=route.function,
             tags=[route.tag],
             dependencies=[Depends(rate_limiter(route))],
-            responses=_documented_failures(route),
+            responses=self.responses,
         )
         return endpoint
 

@@ -6,9 +6,14 @@ import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tradebot.http.problems import problem, unexpected_error
 from tradebot.observability import logger
 
 # OWASP Secure Headers Project, recommendations for APIs.
@@ -56,6 +61,59 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class StrictCors(CORSMiddleware):
+    """Starlette's CORS, except that an origin not in the list is granted nothing at all.
+
+    Starlette exposes headers to any origin, and answers a preflight from an unknown origin
+    with a plain-text 400 that still lists the allowed methods and headers; here such requests
+    get no Access-Control-* header, and the refused preflight is a problem+json 403.
+    """
+
+    async def simple_response(
+        self, scope: Scope, receive: Receive, send: Send, request_headers: Headers
+    ) -> None:
+        origin = request_headers.get("origin")
+        if origin is None or self.is_allowed_origin(origin=origin):
+            await super().simple_response(scope, receive, send, request_headers)
+        else:
+            await self.app(scope, receive, send)
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        return problem(403, "This cross-origin request is not allowed", headers={"Vary": "Origin"})
+
+
+class UnexpectedErrors:
+    """Answers an unhandled exception with the 500 problem from inside the middleware stack.
+
+    Starlette answers it in ServerErrorMiddleware, which sits outside every middleware added
+    here: that 500 would leave without the security headers, the request id or CORS.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:
+                raise  # too late for a clean answer; the server closes the response
+            await unexpected_error(exc)(scope, receive, send)
 
 
 class RequestContext:
@@ -132,19 +190,86 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+# A JSON \u0000 escape that is not itself escaped (an odd run of backslashes before the u).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class RefuseNul:
+    """Refuses NUL characters anywhere in the path, query or JSON body with 422.
+
+    No field of this API may hold one, and PostgreSQL cannot store or even compare text that
+    does: left alone, a NUL in an id, a tag or an email would fail deep in a query as a 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        field = _nul_in_path_or_query(scope)
+        chunks: list[Message] = []
+        if field is None:
+            # The body is already buffered and bounded by BodyLimit; read it to look inside.
+            body = b""
+            while True:
+                message = await receive()
+                chunks.append(message)
+                body += message.get("body", b"")
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+            if _JSON_NUL.search(body):
+                field = "body"
+        if field is not None:
+            await _send_problem(
+                send, 422, "Invalid input", f"{field}: must not contain NUL characters",
+                errors=[{"field": field, "message": "must not contain NUL characters"}],
+            )  # fmt: skip
+            return
+
+        async def replay() -> Message:
+            return chunks.pop(0) if chunks else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _nul_in_path_or_query(scope: Scope) -> str | None:
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query: bytes = scope.get("query_string", b"")
+    if b"\x00" in query or b"%00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name + value:
+                return name if "\x00" not in name else "query"
+    return None
+
+
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "type": "urn:tradebot:problem:payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"The request body is larger than {limit} bytes",
-        }
-    ).encode()
+    detail = f"The request body is larger than {limit} bytes"
+    await _send_problem(send, 413, "Payload too large", detail)
+
+
+async def _send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+) -> None:
+    problem: dict[str, Any] = {
+        "type": "urn:tradebot:problem:" + "-".join(title.lower().split()),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        problem["errors"] = errors
+    body = json.dumps(problem).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),

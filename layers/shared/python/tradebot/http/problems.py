@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tradebot.errors import DomainError, FieldError, InvalidInput, RateLimitedError
@@ -16,6 +18,34 @@ from tradebot.errors import DomainError, FieldError, InvalidInput, RateLimitedEr
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class FieldProblem(BaseModel):
+    """One invalid input field and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem, as every error response carries it."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = Field(default=None, description="For invalid input")
+
+
+def problem_components() -> dict[str, Any]:
+    """The OpenAPI component schemas of `Problem` (and what it refers to)."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components: dict[str, Any] = schema.pop("$defs", {})
+    components["Problem"] = schema
+    return components
+
+
+PROBLEM_REF: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
 
 
 def problem(
@@ -108,14 +138,49 @@ async def _on_domain(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if _unparsable_body(exc):
+        return problem(
+            422, "body: is not valid JSON", title="Invalid input",
+            errors=[FieldError("body", "is not valid JSON")],
+        )  # fmt: skip
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
 
 
-async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+def _unparsable_body(exc: StarletteHTTPException) -> bool:
+    # FastAPI answers a JSON body it cannot even decode (bytes that are not UTF-8, nesting past
+    # the recursion limit) with a bare 400; to the client it is the same mistake as bad JSON.
+    return exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError))
+
+
+def unexpected_error(exc: BaseException) -> JSONResponse:
+    """Log an unhandled error with its traceback; the 500 problem tells the client nothing."""
     # The traceback goes to the log (without request bodies); the client learns nothing internal.
-    logger.exception("unhandled error", extra={"error": type(exc).__name__})
+    logger.error("unhandled error", exc_info=exc, extra={"error": type(exc).__name__})
     return problem(500, "An unexpected error occurred; it has been logged")
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    return unexpected_error(exc)
+
+
+def _violates_constraint(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    # pg8000 reports only unique violations as IntegrityError; its other errors carry the
+    # SQLSTATE, whose class 23 is "integrity constraint violation" (e.g. a foreign key).
+    details = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    return isinstance(details, dict) and str(details.get("C", "")).startswith("23")
+
+
+async def _on_database(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if not _violates_constraint(exc):
+        return unexpected_error(exc)
+    # A constraint the request broke after validation (a token whose user is gone, a race on a
+    # unique key): nothing changed, and the same request will not succeed on retry.
+    logger.warning("constraint violation", extra={"error": type(exc).__name__})
+    return problem(409, "The request conflicts with the current state", title="Conflict")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -123,4 +188,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(DomainError, _on_domain)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(DBAPIError, _on_database)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -25,6 +25,8 @@ class Route:
     throttle: Throttle = "read"
     status_code: int = 200
     tag: str = "account"
+    # Route-specific failures for the OpenAPI document (401/404/413/422/429/503 are derived).
+    failures: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,13 +41,14 @@ class Worker:
 ROUTES: tuple[Route, ...] = (
     Route("health", "GET", "/health", "Database, cache and exchange status", auth=False, tag="ops"),
     Route("auth_register", "POST", "/api/auth/register", "Create an account",
-          auth=False, throttle="auth", status_code=201, tag="auth"),
+          auth=False, throttle="auth", status_code=201, tag="auth", failures=(409,)),
     Route("auth_login", "POST", "/api/auth/login", "Log in for an access token",
-          auth=False, throttle="auth", tag="auth"),
+          auth=False, throttle="auth", tag="auth", failures=(401,)),
     Route("auth_me", "GET", "/api/auth/me", "Who am I", tag="auth"),
     Route("api_keys_put", "PUT", "/api/account/api-keys", "Store a Binance key, encrypted",
           throttle="write"),
-    Route("api_keys_get", "GET", "/api/account/api-keys", "The stored key, masked"),
+    Route("api_keys_get", "GET", "/api/account/api-keys", "The stored key, masked",
+          failures=(404,)),
     Route("api_keys_delete", "DELETE", "/api/account/api-keys", "Forget the key",
           throttle="write", status_code=204),
     Route("notes_list", "GET", "/api/notes", "My journal, pinned first then newest", tag="notes"),
@@ -62,12 +65,13 @@ ROUTES: tuple[Route, ...] = (
     Route("market_price", "GET", "/api/market/prices/{symbol}", "One symbol's cached price",
           tag="market"),
     Route("trades_create", "POST", "/api/trading/trades", "Place an order",
-          throttle="write", status_code=202, tag="trading"),
+          throttle="write", status_code=202, tag="trading", failures=(400, 409, 502)),
     Route("trades_list", "GET", "/api/trading/trades", "My trades, newest first", tag="trading"),
     Route("trades_get", "GET", "/api/trading/trades/{trade_id}", "One trade", tag="trading"),
     Route("trades_cancel", "DELETE", "/api/trading/trades/{trade_id}", "Cancel an open order",
-          throttle="write", status_code=202, tag="trading"),
-    Route("dashboard", "GET", "/api/dashboard", "Portfolio and performance", tag="trading"),
+          throttle="write", status_code=202, tag="trading", failures=(409,)),
+    Route("dashboard", "GET", "/api/dashboard", "Portfolio and performance", tag="trading",
+          failures=(400, 502)),
 )  # fmt: skip
 
 WORKERS: tuple[Worker, ...] = (

@@ -65,6 +65,11 @@ class Executor:
                 self._cancel(message.trade_id)
             else:
                 self._sync(message.trade_id)
+        except OrderInProgress:
+            # Another invocation holds the claim and will record the outcome itself; failing the
+            # trade now would hide an order it may be placing. If that holder died, the sweeper
+            # re-sends the trade once the claim's lease is over.
+            raise
         except RetryableExchangeError as exc:
             if last_attempt and message.action == "place":
                 self._give_up(message.trade_id, exc)
@@ -80,7 +85,8 @@ class Executor:
             if trade.trading_mode == "paper":
                 self._place_paper(session, trade)
                 return
-            earlier_claim = self._claim(session, trade)
+            earlier_claim = trade.claimed_at is not None
+            claimed_at = self._claim(session, trade)
             request = request_of(trade)
             user_id = trade.user_id
             credentials = load_credentials(session, user_id)
@@ -89,8 +95,14 @@ class Executor:
             return
         exchange = self.live_exchange(credentials)
         try:
+            # The earlier attempt may have reached the exchange: look before placing, with the
+            # same back-off as every other call (one blip must not cost a whole delivery).
             result = (
-                exchange.get_order(request.symbol, request.client_order_id)
+                with_retries(
+                    lambda: exchange.get_order(request.symbol, request.client_order_id),
+                    self.attempts,
+                    sleep=self.sleep,
+                )
                 if earlier_claim
                 else None
             )
@@ -100,12 +112,18 @@ class Executor:
             detail = exc.detail
             self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", detail))
             return
+        except RetryableExchangeError:
+            # This attempt is over: end its lease now, so the redelivery retries at once instead
+            # of finding "another executor" until the lease runs out. The claim stays on record,
+            # so that redelivery looks the order up before placing anything.
+            self._release(trade_id, claimed_at)
+            raise
         finally:
             _close(exchange)
         self._finish(trade_id, lambda s, t: record_result(s, t, result))
 
-    def _claim(self, session: Session, trade: Trade) -> bool:
-        """Claim a live trade for this executor; True when an earlier attempt had claimed it."""
+    def _claim(self, session: Session, trade: Trade) -> datetime:
+        """Claim a live trade for this executor; returns the claim's time."""
         now = self.clock()
         lease = timedelta(seconds=get_settings().order_claim_lease_s)
         if trade.claimed_at is not None and now - trade.claimed_at < lease:
@@ -119,7 +137,23 @@ class Executor:
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise OrderInProgress("Another executor is placing this order")
-        return trade.claimed_at is not None
+        return now
+
+    def _release(self, trade_id: str, claimed_at: datetime) -> None:
+        """End this executor's lease early (backdating it) unless someone else claimed since."""
+        lease = timedelta(seconds=get_settings().order_claim_lease_s)
+        with unit_of_work() as session:
+            session.execute(
+                update(Trade)
+                .where(
+                    Trade.id == trade_id,
+                    Trade.status == "PENDING",
+                    Trade.claimed_at == claimed_at,
+                    Trade.claimed_by == self.worker_id,
+                )
+                .values(claimed_at=claimed_at - lease)
+                .execution_options(synchronize_session=False)
+            )
 
     def _place_paper(self, session: Session, trade: Trade) -> None:
         exchange = paper_exchange(session, trade.user_id)

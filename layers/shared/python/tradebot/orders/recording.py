@@ -39,7 +39,11 @@ def record_result(session: Session, trade: Trade, result: OrderResult) -> None:
         return
     new_qty = result.executed_qty - trade.executed_qty
     new_quote = result.cumulative_quote_qty - trade.cumulative_quote_qty
-    new_fee = result.fee - trade.fee
+    # Only a placement answer lists fills and their commission; a look-up (GET /order) has
+    # none. Such a report says nothing about fees, so it must not reset the fee recorded so far.
+    fee_known = result.fee_asset is not None
+    fee = result.fee if fee_known else trade.fee
+    new_fee = fee - trade.fee
     if new_qty > 0:
         base, quote = _split(trade.symbol)
         apply_fill(
@@ -62,7 +66,7 @@ def record_result(session: Session, trade: Trade, result: OrderResult) -> None:
     trade.executed_qty = result.executed_qty
     trade.cumulative_quote_qty = result.cumulative_quote_qty
     trade.avg_price = result.avg_price
-    trade.fee = result.fee
+    trade.fee = fee
     trade.fee_asset = result.fee_asset or trade.fee_asset
     trade.updated_at = utcnow()
     invalidate_dashboard(session, trade.user_id)

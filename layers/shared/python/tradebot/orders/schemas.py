@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
 
 from tradebot.exchange.base import OrderType, Side
 
@@ -51,7 +58,24 @@ def plain(value: Decimal) -> str:
     return text
 
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_8601(value: Any) -> Any:
+    # pydantic would read a bare number such as "13" as seconds since 1970; times are ISO 8601.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("must be an ISO 8601 date-time such as 2026-11-25T10:00:00Z")
+    return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    # The API's times are UTC: one given without an offset means UTC, not the server's zone.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 Amount = Annotated[Decimal, BeforeValidator(parse_amount), PlainSerializer(plain, return_type=str)]
+# A time filter: ISO 8601, with or without an offset (then UTC).
+Timestamp = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_as_utc)]
 DecimalOut = Annotated[Decimal, PlainSerializer(plain, return_type=str)]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$", examples=["BTCUSDT"])]
 

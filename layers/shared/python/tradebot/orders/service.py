@@ -129,6 +129,9 @@ def _list_query(
             created = datetime.fromisoformat(str(created_raw))
         except ValueError as exc:
             raise InvalidInput.on("cursor", "is not a valid cursor") from exc
+        # Our cursors hold an aware time; a naive one would fail deep in the query as a 500.
+        if created.tzinfo is None:
+            raise InvalidInput.on("cursor", "is not a valid cursor")
         query = query.where(
             or_(
                 Trade.created_at < created,

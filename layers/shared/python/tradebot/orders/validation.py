@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
-from tradebot.errors import InvalidInput, NotFound
+from tradebot.errors import InvalidInput, NotFound, ServiceUnavailable
 from tradebot.exchange.base import Balance, SymbolFilters
 from tradebot.exchange.filters import check_order
 from tradebot.exchange.paper import paper_balances
@@ -18,17 +19,23 @@ from tradebot.orders.schemas import TradeCreate, plain
 MARKET_BUFFER = Decimal("1.01")
 
 
-def _market_price(symbol: str) -> Decimal | None:
+def _market_price(symbol: str, needed: bool) -> Decimal | None:
     try:
         return read_price(symbol).price
     except NotFound:
+        return None
+    except RedisError as exc:
+        # Redis is the only source of prices. A LIMIT order carries its own price and is checked
+        # without one; a MARKET or stop order cannot be, so the caller learns to retry (503).
+        if needed:
+            raise ServiceUnavailable("Prices are unavailable right now; try again shortly") from exc
         return None
 
 
 def check_against_market(body: TradeCreate) -> tuple[SymbolFilters, Decimal | None]:
     """Filters (tick, step, min qty, min notional) and a stop that would trigger at once."""
     filters = filters_for(body.symbol)
-    market = _market_price(body.symbol)
+    market = _market_price(body.symbol, needed=body.type != "LIMIT")
     check_order(
         filters,
         body.side,

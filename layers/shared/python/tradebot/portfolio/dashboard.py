@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -86,7 +87,8 @@ def _stored_part(session: Session, user_id: str) -> dict[str, object]:
 def _last_price(symbol: str) -> Decimal | None:
     try:
         return read_price(symbol).price
-    except NotFound:
+    except (NotFound, RedisError):
+        # No price (or the cache is down): the position is shown without its unrealized PnL.
         return None
 
 

@@ -1,0 +1,71 @@
+"""GET /health: healthy with fresh prices, degraded without, 503 when the database is down."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from tradebot.cache.client import get_redis, key
+from tradebot.health.service import PRICES_UPDATED_AT, STALE_AFTER_S
+
+from tests.support import call, configure
+
+
+def _prices_updated(seconds_ago: float) -> None:
+    get_redis().set(key(*PRICES_UPDATED_AT), str(time.time() - seconds_ago))
+
+
+def test_healthy_when_prices_were_updated_recently() -> None:
+    _prices_updated(seconds_ago=30)
+
+    reply = call("health")
+
+    assert reply.status == 200
+    assert reply.body == {"status": "healthy", "database": "ok", "cache": "ok", "exchange": "ok"}
+
+
+def test_degraded_when_prices_were_never_updated() -> None:
+    reply = call("health")
+
+    assert reply.status == 200
+    assert reply.body == {
+        "status": "degraded",
+        "database": "ok",
+        "cache": "ok",
+        "exchange": "unknown",
+    }
+
+
+def test_degraded_when_prices_are_stale() -> None:
+    _prices_updated(seconds_ago=STALE_AFTER_S + 60)
+
+    reply = call("health")
+
+    assert reply.status == 200
+    assert reply.body["status"] == "degraded"
+    assert reply.body["exchange"] == "stale"
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_503_with_database_down_quickly_when_the_database_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _prices_updated(seconds_ago=1)
+    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/tradebot"
+    configure(monkeypatch, database_url=url)
+
+    started = time.monotonic()
+    reply = call("health")
+    elapsed = time.monotonic() - started
+
+    assert reply.status == 503
+    assert reply.body["status"] == "degraded"
+    assert reply.body["database"] == "down"
+    assert reply.body["cache"] == "ok"
+    assert elapsed < 3, f"health took {elapsed:.1f}s with the database down"
