@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 import pytest
 from tradebot.crypto.vault import ExchangeCredentials
+from tradebot.db.engine import get_engine
 from tradebot.db.models import utcnow
-from tradebot.errors import RetryableExchangeError
+from tradebot.errors import OutcomeUnknown, RetryableExchangeError
 from tradebot.exchange.base import Balance, Exchange, OrderRequest, OrderResult
 from tradebot.exchange.factory import binance_exchange
 from tradebot.market.prices import write_prices
@@ -27,6 +28,7 @@ from devstack.lambda_events import FakeLambdaContext, sqs_event
 from tests.fakes.binance_server import BinanceFake
 from tests.integration.conftest import MAX_RECEIVES
 from tests.trading_support import (
+    ORDER_PATH,
     STARTING_USDT,
     D,
     OrderQueueHarness,
@@ -232,6 +234,33 @@ def test_after_a_crash_between_placing_and_recording_the_retry_finds_and_records
     )
     assert len(binance_fake.placed_orders) == 1
     assert len(binance_fake.requests_to("POST", "/api/v3/order")) == 1
+
+
+def test_a_claim_taken_and_released_after_the_trade_was_read_still_means_look_up_first(
+    binance_fake: BinanceFake, live_trader: User
+) -> None:
+    if get_engine().dialect.name == "sqlite":
+        pytest.skip("SQLite serializes whole transactions; the interleaving needs row locks")
+    _, token = live_trader
+    trade = placed(token, MARKET_BUY)
+    message = place_message(trade["id"])
+    # Executor B's order lands but times out, and its look-ups fail: B gives up its attempt.
+    binance_fake.fail_next("timeout", path=ORDER_PATH)
+    binance_fake.fail_next("503", count=2, path=ORDER_PATH)
+    interleaved: list[BaseException | None] = []
+
+    def clock_after_b_ran() -> datetime:
+        # A has read the trade (unclaimed) and is about to claim it: B runs entirely now.
+        if not interleaved:
+            interleaved.extend(run_concurrently(lambda: executor(worker_id="b").execute(message)))
+        return utcnow()
+
+    executor(clock=clock_after_b_ran, worker_id="a").execute(message, receive_count=2)
+
+    assert isinstance(interleaved[0], OutcomeUnknown)
+    assert get_trade(token, trade["id"])["status"] == "FILLED"
+    assert len(binance_fake.placed_orders) == 1
+    assert len(binance_fake.requests_to("POST", ORDER_PATH)) == 1
 
 
 def test_the_last_delivery_does_not_fail_an_order_another_executor_is_placing(

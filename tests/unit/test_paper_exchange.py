@@ -244,6 +244,28 @@ def test_a_stop_loss_triggers_at_the_stop_and_fills_at_the_market_when_reachable
     }
 
 
+def test_a_buy_stop_triggers_when_the_price_rises_and_refunds_below_its_limit(
+    session: Session, paper: PaperExchange, market: Market
+) -> None:
+    trade = rest(
+        session,
+        paper,
+        order("BUY", "STOP_LOSS_LIMIT", quantity="0.01", price="96500", stop_price="96000"),
+    )
+    assert balances(session) == {"USDT": (STARTING_USDT - D(965), D(965))}
+
+    market.prices["BTCUSDT"] = D("96200.00")
+    filled = paper.get_order("BTCUSDT", "c-1")
+
+    assert filled is not None
+    assert (filled.status, filled.avg_price) == ("FILLED", D(96200))
+    assert trade.stop_triggered is True
+    assert balances(session) == {
+        "USDT": (STARTING_USDT - D(962), 0),
+        "BTC": (D("0.01") - fee_down(D("0.01")), 0),
+    }
+
+
 def test_a_stop_that_would_trigger_on_arrival_is_rejected(paper: PaperExchange) -> None:
     paper.place_order(order(quantity="0.01"))
 

@@ -15,7 +15,7 @@ Environment = Literal["local", "test", "aws"]
 
 # Values that ship in this repository for local development only. Outside local/test mode they
 # are refused, so a deployment can never run on a key that anyone with the source code knows.
-DEV_JWT_SECRET = "local-dev-jwt-secret-not-for-production-0000"  # noqa: S105
+DEV_JWT_SECRET = "local-dev-jwt-secret-not-for-production-0000"  # noqa: S105  # nosec B105
 DEV_FERNET_KEY = "bG9jYWwtZGV2LWZlcm5ldC1rZXktbm90LWZvci1wcm8="  # urlsafe b64 of 32 bytes
 PLACEHOLDERS = frozenset({DEV_JWT_SECRET, DEV_FERNET_KEY, "changeme", "changethis", "secret"})
 
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Storage. Empty DATABASE_URL / REDIS_URL select the embedded defaults (SQLite, fakeredis).
     database_url: str = ""
     db_pool: Literal["single", "null"] = "single"
+    # Connections one execution environment may hold: 1 for a route (one request at a time);
+    # the executor raises it to run a batch's message groups concurrently.
+    db_pool_size: int = 1
     db_connect_timeout_s: float = 5.0
     db_statement_timeout_ms: int = 5000
     redis_url: str = ""

@@ -65,7 +65,7 @@ def get_engine() -> Engine:
     else:
         engine = create_engine(
             url,
-            pool_size=1,
+            pool_size=settings.db_pool_size,
             max_overflow=2,
             pool_pre_ping=True,
             pool_recycle=240,

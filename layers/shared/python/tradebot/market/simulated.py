@@ -29,7 +29,8 @@ class SimulatedMarket:
         for symbol, start in self.reference.items():
             last = previous.get(symbol, start)
             digest = hashlib.sha256(f"{self.seed}:{symbol}:{tick}".encode()).digest()
-            rng = random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311 - not crypto
+            # A seeded walk for the offline market, not a secret.
+            rng = random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311  # nosec B311
             move = Decimal(repr(rng.gauss(0.0, VOLATILITY)))
             # Pull gently back towards the reference so a long-running dev stack stays sane.
             drift = (start - last) / start * Decimal("0.01")

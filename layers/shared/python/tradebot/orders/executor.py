@@ -85,8 +85,7 @@ class Executor:
             if trade.trading_mode == "paper":
                 self._place_paper(session, trade)
                 return
-            earlier_claim = trade.claimed_at is not None
-            claimed_at = self._claim(session, trade)
+            earlier_claim, claimed_at = self._claim(session, trade)
             request = request_of(trade)
             user_id = trade.user_id
             credentials = load_credentials(session, user_id)
@@ -122,22 +121,27 @@ class Executor:
             _close(exchange)
         self._finish(trade_id, lambda s, t: record_result(s, t, result))
 
-    def _claim(self, session: Session, trade: Trade) -> datetime:
-        """Claim a live trade for this executor; returns the claim's time."""
+    def _claim(self, session: Session, trade: Trade) -> tuple[bool, datetime]:
+        """Claim a live trade: (whether an earlier attempt had claimed it, the claim's time).
+
+        Which guarded UPDATE matched says whether the trade was claimed before, not the row read
+        earlier: that read may predate another attempt's claim and release.
+        """
         now = self.clock()
         lease = timedelta(seconds=get_settings().order_claim_lease_s)
-        if trade.claimed_at is not None and now - trade.claimed_at < lease:
-            raise OrderInProgress("Another executor is placing this order")
-        moved = session.execute(
+        claim = (
             update(Trade)
             .where(Trade.id == trade.id, Trade.status == "PENDING")
-            .where((Trade.claimed_at.is_(None)) | (Trade.claimed_at <= now - lease))
             .values(claimed_at=now, claimed_by=self.worker_id)
             .execution_options(synchronize_session=False)
         )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise OrderInProgress("Another executor is placing this order")
-        return now
+        first = session.execute(claim.where(Trade.claimed_at.is_(None)))
+        if first.rowcount == 1:  # type: ignore[attr-defined]
+            return False, now
+        taken_over = session.execute(claim.where(Trade.claimed_at <= now - lease))
+        if taken_over.rowcount == 1:  # type: ignore[attr-defined]
+            return True, now
+        raise OrderInProgress("Another executor is placing this order")
 
     def _release(self, trade_id: str, claimed_at: datetime) -> None:
         """End this executor's lease early (backdating it) unless someone else claimed since."""
@@ -184,18 +188,26 @@ class Executor:
             )
             request = request_of(trade)
             claimed = trade.claimed_at is not None
+        unknown = False
         if credentials is not None and claimed:
             exchange = self.live_exchange(credentials)
             try:
                 found = exchange.get_order(request.symbol, request.client_order_id)
             except RetryableExchangeError:
-                found = None  # nothing more can be learned now; FAILED says what we know
+                found, unknown = None, True  # nothing more can be learned now; FAILED says so
             finally:
                 _close(exchange)
             if found is not None:
                 self._finish(trade_id, lambda s, t: record_result(s, t, found))
                 return
         reason = f"Could not be executed after retries: {error.detail}"
+        if unknown:
+            # An earlier attempt may have placed it (a timeout, a 5xx): the trader must look
+            # before placing it again.
+            reason += (
+                "; the order may have reached the exchange, look it up by client order id "
+                f"{request.client_order_id}"
+            )
         self._finish(trade_id, lambda s, t: reject(s, t, "FAILED", reason))
 
     # --- cancel and sync ----------------------------------------------------------------
