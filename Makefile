@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv dev test unit lint typecheck openapi invoke rotate migrate synth bench clean
+.PHONY: venv dev test unit lint typecheck openapi invoke rotate migrate synth cfn-lint bench clean
 
 venv: $(STAMP)
 
@@ -27,9 +27,12 @@ test: venv lint typecheck
 unit: venv
 	$(PY) -m pytest -q tests/unit
 
+## Ruff; bandit over our code; pip-audit over the layer's runtime pins (report-only offline).
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -c pyproject.toml -q -r layers/shared/python/tradebot functions
+	$(PY) -m devstack.audit
 
 typecheck: venv
 	$(VENV)/bin/mypy layers/shared/python/tradebot functions
@@ -49,6 +52,24 @@ migrate: venv
 ## Re-encrypt every stored API secret with the newest Fernet key.
 rotate: venv
 	$(PY) -m tradebot.crypto.rotate
+
+## CloudFormation templates into cdk.out/, offline: no AWS account, no Docker, no CDK CLI.
+## Builds the layer for Lambda (pip wheels, cached in build/) and runs the cdk-nag checks.
+## Override context like the CLI does: make synth CDK_CONTEXT_JSON='{"multiAz": true}'
+synth: venv
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_OUTDIR=cdk.out $(PY) cdk/app.py
+	@ls cdk.out/*.template.json
+
+## Lint the synthesized templates with cfn-lint (tests/infra also does, on a synth without layer).
+cfn-lint: synth
+	$(VENV)/bin/cfn-lint --config-file cdk/cfn-lint.yaml
+
+## Speed and cost: cold starts, warm latency, scaling, workers, load, memory, cost (< 15 min).
+## Real PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set (throwaway database and keys,
+## removed after), else SQLite and fakeredis. Prints the table, writes bench/results.json.
+## Never part of `make test`. BENCH_ARGS=--quick for a short trial run.
+bench: venv
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .data cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The CDK app that deploys the trading bot: one stack built from the route table."""
