@@ -72,4 +72,4 @@ bench: venv
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .data cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data cdk.out build .pytest_cache .mypy_cache .ruff_cache

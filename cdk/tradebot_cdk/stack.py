@@ -148,6 +148,9 @@ class TradebotStack(Stack):
             extra["ORDER_QUEUE_URL"] = self.orders.queue.queue_url
         if spec.name == "migrate":
             extra["DB_POOL"] = "null"  # one-shot: no connection worth keeping
+        if spec.name == "order_executor":
+            # The executor runs a batch's message groups (users) concurrently.
+            extra["DB_POOL_SIZE"] = str(self.config.executor_batch_size)
         function = TradebotFunction(
             self, pascal(spec.name), spec=spec, shared=shared, environment=extra
         )

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Storage. Empty DATABASE_URL / REDIS_URL select the embedded defaults (SQLite, fakeredis).
     database_url: str = ""
     db_pool: Literal["single", "null"] = "single"
+    # "iam": authenticate to RDS Proxy with a generated IAM token over verified TLS.
+    database_auth: Literal["password", "iam"] = "password"
     # Connections one execution environment may hold: 1 for a route (one request at a time);
     # the executor raises it to run a batch's message groups concurrently.
     db_pool_size: int = 1

@@ -60,6 +60,11 @@ def get_engine() -> Engine:
         connect_args["startup_params"] = {
             "statement_timeout": str(settings.db_statement_timeout_ms)
         }
+    if settings.database_auth == "iam":
+        import ssl
+
+        # RDS Proxy requires TLS; pg8000's own default would not verify the certificate.
+        connect_args["ssl_context"] = ssl.create_default_context()
     if settings.db_pool == "null":
         engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
     else:
@@ -73,7 +78,23 @@ def get_engine() -> Engine:
             connect_args=connect_args,
         )
     event.listen(engine, "handle_error", _drop_connection_on_socket_error)
+    if settings.database_auth == "iam":
+        event.listen(engine, "do_connect", _iam_auth_token)
     return engine
+
+
+def _iam_auth_token(dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+    """A fresh RDS IAM token as the password of every new connection (tokens live 15 min)."""
+    cparams["password"] = _rds_client().generate_db_auth_token(
+        DBHostname=cparams["host"], Port=int(cparams.get("port", 5432)), DBUsername=cparams["user"]
+    )
+
+
+@cache
+def _rds_client() -> Any:
+    import boto3  # only functions behind RDS Proxy with IAM auth pay for boto3 here
+
+    return boto3.client("rds")
 
 
 def _drop_connection_on_socket_error(context: ExceptionContext) -> None:

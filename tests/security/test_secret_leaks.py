@@ -1,0 +1,244 @@
+"""No secret leaves through a log line, a response or an error, and the database holds API
+secrets only as Fernet tokens.
+
+The whole acceptance flow runs with every logger at DEBUG: registration, login (and a failed
+one), a stored Binance key, paper and live trades through the executor, notes, the dashboard,
+error answers, a Fernet key rotation and a key whose secret Binance refuses. Everything logged
+(the Powertools JSON lines, stdlib records with their tracebacks, whatever reached stdout or
+stderr) and everything answered is then searched for each secret, whole and in pieces.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import String, select
+from tradebot.crypto.rotate import rotate_all
+from tradebot.crypto.vault import generate_key, get_vault
+from tradebot.db.engine import unit_of_work
+from tradebot.db.models import ApiCredential, Base
+from tradebot.orders.executor import Executor
+from tradebot.orders.messages import OrderMessage
+
+from tests.conftest import TEST_FERNET_KEY, TEST_JWT_SECRET
+from tests.fakes.binance_server import BinanceFake
+from tests.support import Reply, call, configure
+from tests.trading_support import API_KEY, API_SECRET, WRONG_SECRET
+
+ALICE_PASSWORD = "crimson tide harbor lights 7"
+BOB_PASSWORD = "quiet orbit walnut ledger 9"
+GUESSED_PASSWORD = "a guessed password 123"
+WINDOW = 16  # a secret must not appear whole, nor any 16 characters of it
+
+
+@dataclass
+class Flow:
+    """What the flow produced: secrets to look for, and every answer and log line."""
+
+    secrets: dict[str, str] = field(default_factory=dict)
+    replies: list[tuple[str, Reply]] = field(default_factory=list)
+    # Each access token may appear in the login reply that issued it, nowhere else.
+    issued_by: dict[str, int] = field(default_factory=dict)
+
+    def call(self, function: str, **kwargs: Any) -> Reply:
+        reply = call(function, **kwargs)
+        self.replies.append((function, reply))
+        if function == "auth_login" and reply.status == 200:
+            # Searched by its signature: the header and claim prefixes are the same in all.
+            signature = reply.body["access_token"].rsplit(".", 1)[-1]
+            self.secrets[f"access token {len(self.issued_by) + 1}"] = signature
+            self.issued_by[signature] = len(self.replies) - 1
+        return reply
+
+
+@pytest.fixture
+def debug_logs() -> Iterator[io.StringIO]:
+    """Every log record at DEBUG, formatted as Powertools and as plain stdlib lines."""
+    from tradebot.observability import logger
+
+    sink = io.StringIO()
+    powertools = logging.StreamHandler(sink)
+    powertools.setFormatter(logger.registered_formatter)
+    plain = logging.StreamHandler(sink)
+    plain.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    package, root = logging.getLogger("tradebot"), logging.getLogger()
+    # Every logger, not just the root: SQLAlchemy, for one, sets its own to WARNING.
+    loggers = [root, *(logging.getLogger(name) for name in list(root.manager.loggerDict))]
+    levels = [(each, each.level) for each in loggers]
+    package.addHandler(powertools)
+    root.addHandler(plain)
+    for each in loggers:
+        each.setLevel(logging.DEBUG)
+    try:
+        yield sink
+    finally:
+        package.removeHandler(powertools)
+        root.removeHandler(plain)
+        for each, level in levels:
+            each.setLevel(level)
+
+
+def _execute(trade_id: str) -> None:
+    Executor().execute(OrderMessage(trade_id=trade_id, action="place"))
+
+
+def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tradebot.market.updater import refresh_prices
+
+    refresh_prices()
+    market_buy = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+    limit_buy = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.01"}
+
+    # Accounts, a login, a failed login
+    for email, password in (
+        ("alice@example.com", ALICE_PASSWORD),
+        ("bob@example.com", BOB_PASSWORD),
+    ):
+        assert flow.call("auth_register", body={"email": email, "password": password}).status == 201
+    alice = flow.call("auth_login", body={"email": "alice@example.com", "password": ALICE_PASSWORD})
+    bob = flow.call("auth_login", body={"email": "bob@example.com", "password": BOB_PASSWORD})
+    wrong = {"email": "alice@example.com", "password": GUESSED_PASSWORD}
+    assert flow.call("auth_login", body=wrong).status == 401
+    alice_token, bob_token = alice.body["access_token"], bob.body["access_token"]
+    flow.call("auth_me", token=alice_token)
+
+    # Alice trades on paper and keeps a journal
+    note = flow.call("notes_create", token=alice_token, body={"title": "plan", "tags": ["btc"]})
+    path = {"note_id": note.body["id"]}
+    flow.call("notes_update", token=alice_token, path_params=path, body={"is_pinned": True})
+    flow.call("notes_list", token=alice_token)
+    filled = flow.call("trades_create", token=alice_token, body=market_buy)
+    _execute(filled.body["id"])
+    resting = flow.call("trades_create", token=alice_token, body={**limit_buy, "price": "1000"})
+    flow.call("trades_cancel", token=alice_token, path_params={"trade_id": resting.body["id"]})
+    flow.call("trades_list", token=alice_token)
+    flow.call("dashboard", token=alice_token)
+
+    # Bob stores a Binance key and trades live
+    key = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
+    assert flow.call("api_keys_put", token=bob_token, body=key).status == 200
+    flow.call("api_keys_get", token=bob_token)
+    live = flow.call("trades_create", token=bob_token, body=market_buy)
+    _execute(live.body["id"])
+    flow.call("trades_get", token=bob_token, path_params={"trade_id": live.body["id"]})
+    flow.call("dashboard", token=bob_token)
+
+    # Errors that hold secrets in what was sent
+    bad_key = {"api_key": API_KEY, "api_secret": API_SECRET + "!"}
+    flow.call("api_keys_put", token=bob_token, body=bad_key)
+    flow.call("api_keys_put", token=bob_token, body={"api_key": API_KEY, "api_secret": 7})
+    flow.call("auth_login", body=f'{{"email": "bob@example.com", "password": "{BOB_PASSWORD}"')
+    flow.call("auth_register", body={"email": "carol@example.com", "password": BOB_PASSWORD * 9})
+    flow.call("notes_create", token=bob_token, body={"title": API_SECRET * 1200})
+    flow.call("auth_me", headers={"Authorization": f"Bearer {alice_token}x"})
+    flow.call("auth_me", headers={"Authorization": f"Basic {bob_token}"})
+
+    # A Fernet key rotation: add the new key, rotate, drop the old one; trading goes on
+    new_key = generate_key()
+    flow.secrets["new Fernet key"] = new_key
+    configure(monkeypatch, fernet_keys=f"{new_key},{TEST_FERNET_KEY}")
+    assert rotate_all() == 1
+    configure(monkeypatch, fernet_keys=new_key)
+    flow.call("api_keys_get", token=bob_token)
+    again = flow.call("trades_create", token=bob_token, body=market_buy)
+    _execute(again.body["id"])
+    flow.call("trades_create", token=alice_token, body=market_buy)
+
+    # A key whose secret Binance refuses: the trade is rejected with Binance's reason
+    refused = {"api_key": API_KEY, "api_secret": WRONG_SECRET, "testnet": True}
+    assert flow.call("api_keys_put", token=bob_token, body=refused).status == 200
+    rejected = flow.call("trades_create", token=bob_token, body=market_buy)
+    if rejected.status == 202:
+        _execute(rejected.body["id"])
+        path = {"trade_id": rejected.body["id"]}
+        assert flow.call("trades_get", token=bob_token, path_params=path).body["reason"]
+    flow.call("dashboard", token=bob_token)
+    flow.call("api_keys_delete", token=bob_token)
+    assert fake.placed_orders, "the live orders reached the Binance fake"
+
+
+def _pieces(secret: str) -> set[str]:
+    if len(secret) <= WINDOW:
+        return {secret}
+    return {secret[i : i + WINDOW] for i in range(len(secret) - WINDOW + 1)}
+
+
+def _leaks(text: str, secrets: dict[str, str]) -> list[str]:
+    return [name for name, secret in secrets.items() if any(p in text for p in _pieces(secret))]
+
+
+def test_no_secret_in_any_log_line_response_or_error(
+    binance_fake: BinanceFake,
+    debug_logs: io.StringIO,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flow = Flow(
+        secrets={
+            "Alice's password": ALICE_PASSWORD,
+            "Bob's password": BOB_PASSWORD,
+            "a guessed password": GUESSED_PASSWORD,
+            "API key": API_KEY,
+            "API secret": API_SECRET,
+            "refused API secret": WRONG_SECRET,
+            "Fernet key": TEST_FERNET_KEY,
+            "JWT key": TEST_JWT_SECRET,
+        }
+    )
+
+    _run_acceptance_flow(flow, binance_fake, monkeypatch)
+
+    captured = capfd.readouterr()
+    logs = debug_logs.getvalue() + captured.out + captured.err
+    assert "prices refreshed" in logs, "the capture saw the application's log lines"
+    assert _leaks(logs, flow.secrets) == []
+    for index, (function, reply) in enumerate(flow.replies):
+        secrets = {
+            name: secret
+            for name, secret in flow.secrets.items()
+            if flow.issued_by.get(secret) != index  # a login reply carries its own token
+        }
+        headers = "\n".join(f"{k}: {v}" for k, v in reply.headers.items())
+        assert _leaks(reply.raw_body + headers, secrets) == [], (function, reply.status)
+    assert len(flow.replies) >= 30
+
+
+def test_the_database_holds_api_secrets_only_as_fernet_tokens(
+    binance_fake: BinanceFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow = Flow()
+    register = {"email": "dana@example.com", "password": ALICE_PASSWORD}
+    assert flow.call("auth_register", body=register).status == 201
+    token = flow.call("auth_login", body=register).body["access_token"]
+    key = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
+    assert flow.call("api_keys_put", token=token, body=key).status == 200
+
+    with unit_of_work() as session:
+        credential = session.scalars(select(ApiCredential)).one()
+        tokens = credential.api_key_encrypted, credential.api_secret_encrypted
+        text = [
+            str(value)
+            for table in Base.metadata.sorted_tables
+            for row in session.execute(table.select()).mappings()
+            for column, value in row.items()
+            if isinstance(table.c[column].type, String) and value is not None
+        ]
+
+    # Fernet tokens (version byte 0x80, base64url "gAAAAA"), which decrypt to the key and secret
+    assert all(t.startswith("gAAAAA") for t in tokens)
+    vault = get_vault()
+    assert [vault.decrypt(t).get_secret_value() for t in tokens] == [API_KEY, API_SECRET]
+    assert credential.api_key_hint == f"{API_KEY[:4]}…{API_KEY[-4:]}"
+    # And no text column anywhere holds a plaintext secret, password or token
+    secrets = {
+        "key": API_KEY,
+        "secret": API_SECRET,
+        "password": ALICE_PASSWORD,
+        "token": token.rsplit(".", 1)[-1],
+    }
+    assert _leaks("\n".join(text), secrets) == []
