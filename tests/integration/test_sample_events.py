@@ -96,12 +96,23 @@ def test_the_migrate_sample_reports_the_head_revision() -> None:
     assert response["PhysicalResourceId"]
 
 
-def test_a_stack_deletion_leaves_the_schema_alone() -> None:
+def test_a_stack_deletion_leaves_the_schema_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tradebot.db.migrate import current_revision
+
+    from tests.conftest import reset_caches
+
+    before = current_revision()
+    # Deleting must not even need the database (it may already be going away).
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/gone")
+    reset_caches()
     event = {**_event("migrate"), "RequestType": "Delete"}
 
     response = invoke("migrate", event)
 
-    assert response["Data"]["Revision"]
+    assert response == {"PhysicalResourceId": "tradebot-database-migrations", "Data": {}}
+    monkeypatch.undo()
+    reset_caches()
+    assert current_revision() == before
 
 
 @pytest.mark.parametrize(
