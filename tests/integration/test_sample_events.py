@@ -102,10 +102,10 @@ def test_a_stack_deletion_leaves_the_schema_alone(monkeypatch: pytest.MonkeyPatc
     from tests.conftest import reset_caches
 
     before = current_revision()
+    event = {**_event("migrate"), "RequestType": "Delete"}
     # Deleting must not even need the database (it may already be going away).
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/gone")
     reset_caches()
-    event = {**_event("migrate"), "RequestType": "Delete"}
 
     response = invoke("migrate", event)
 
