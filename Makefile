@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv dev test unit lint typecheck openapi invoke rotate migrate synth cfn-lint bench clean
+.PHONY: venv dev test unit chaos lint typecheck openapi invoke rotate migrate synth cfn-lint bench clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,12 @@ test: venv lint typecheck
 
 unit: venv
 	$(PY) -m pytest -q tests/unit
+
+## Failing dependencies and load (tests/chaos, docs/chaos.md; minutes, not part of `make test`):
+## throwaway PostgreSQL and redis-server per test, the Binance fake, moto's SQS, then the local
+## stack under load. CHAOS_LOAD_DURATION_S=60 CHAOS_LOAD_CLIENTS=50 CHAOS_LOAD_USERS=20
+chaos: venv
+	$(PY) -m pytest -q -m chaos tests/chaos
 
 ## Ruff; bandit over our code; pip-audit over the layer's runtime pins (report-only offline).
 lint: venv

@@ -1,0 +1,82 @@
+"""One valid request per route of the table, so an outage test can call every route as a client
+would (a route missing here fails the coverage test instead of going untested)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from tradebot.http.routes import ROUTES
+
+from tests.support import Reply, call
+
+# Binance-shaped key and secret (the api-keys route checks the shape only).
+API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+API_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class RouteCall:
+    """How to call one route with a request that is valid apart from the outage."""
+
+    function: str
+    body: Any = None
+    path_params: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def send(self, token: str | None, source_ip: str = "127.0.0.1") -> Reply:
+        """Call the route's handler through Mangum, as API Gateway would."""
+        return call(
+            self.function,
+            token=token,
+            body=self.body,
+            path_params=self.path_params or None,
+            query=self.query or None,
+            headers=self.headers or None,
+            source_ip=source_ip,
+        )
+
+
+def route_calls(note_id: str | None = None, trade_id: str | None = None) -> list[RouteCall]:
+    """A valid call of every route; ids default to ones that do not exist (a 404 normally)."""
+    note = note_id or str(uuid.uuid4())
+    trade = trade_id or str(uuid.uuid4())
+    order = {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "quantity": "0.001",
+        "price": "90000",
+    }
+    calls = [
+        RouteCall("health"),
+        RouteCall(
+            "auth_register", body={"email": f"{uuid.uuid4().hex}@ex.com", "password": PASSWORD}
+        ),
+        RouteCall("auth_login", body={"email": "trader@example.com", "password": PASSWORD}),
+        RouteCall("auth_me"),
+        RouteCall(
+            "api_keys_put", body={"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
+        ),
+        RouteCall("api_keys_get"),
+        RouteCall("api_keys_delete"),
+        RouteCall("notes_list", query={"limit": "10"}),
+        RouteCall("notes_create", body={"title": "Outage", "content": "written during an outage"}),
+        RouteCall("notes_get", path_params={"note_id": note}),
+        RouteCall("notes_update", path_params={"note_id": note}, body={"is_pinned": True}),
+        RouteCall("notes_delete", path_params={"note_id": note}),
+        RouteCall("market_symbols"),
+        RouteCall("market_prices"),
+        RouteCall("market_price", path_params={"symbol": "BTCUSDT"}),
+        RouteCall("trades_create", body=order, headers={"Idempotency-Key": uuid.uuid4().hex}),
+        RouteCall("trades_list", query={"limit": "10"}),
+        RouteCall("trades_get", path_params={"trade_id": trade}),
+        RouteCall("trades_cancel", path_params={"trade_id": trade}),
+        RouteCall("dashboard"),
+    ]
+    missing = {r.function for r in ROUTES} - {c.function for c in calls}
+    assert not missing, f"routes without a chaos call: {sorted(missing)}"
+    return calls
