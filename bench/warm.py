@@ -1,0 +1,302 @@
+"""Warm latency of every API route through its Mangum handler, beside its floor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from tradebot.accounts.schemas import ApiKeyCreate
+from tradebot.accounts.service import store_api_key
+from tradebot.db.engine import get_engine, unit_of_work
+from tradebot.exchange.snapshot import load_snapshot_filters
+
+from bench.data import (
+    add_notes,
+    add_positions,
+    add_trades,
+    create_account,
+    give_balances,
+    seed_market,
+)
+from bench.env import BenchEnv, say, shown_path
+from bench.rawdb import RawDb
+from bench.report import Figure, Results
+from bench.routes import RouteBench, Variation, WarmState, build
+from bench.stats import Summary
+from devstack.functions import load_function
+from devstack.lambda_events import FakeLambdaContext
+
+WARMUP = 30
+FLOOR_EVERY = 3
+READ_P99_MS = 10.0
+TRADE_P99_MS = 15.0
+FLOOR_RATIO = 3.0
+SEED_P95_MS, SEED_P99_MS = 200.0, 500.0
+
+
+def prepare_state(env: BenchEnv, section: str, calls: int, queue_url: str) -> WarmState:
+    """Accounts with history, keys, notes, trades and the market in Redis."""
+    seed_market()
+    run = env.run_id
+    trader = create_account(f"trader-{run}@example.com", real_password=True)
+    uid = trader.user_id
+    bases = {f.base_asset: "100000" for f in load_snapshot_filters().values()}
+    give_balances(uid, {"USDT": "100000000", **bases})
+    add_positions(uid)
+    per_route = WARMUP + calls
+    trade_ids = add_trades(uid, 500)
+    open_ids = add_trades(uid, 20, status="NEW")
+    note_ids = add_notes(uid, 100)
+    # What the write routes create and consume belongs to a second trader, so the reads above
+    # see one realistic account (500 trades, 100 notes) however many calls are made.
+    scratch = create_account(f"scratch-{run}@example.com")
+    give_balances(scratch.user_id, {"USDT": "100000000", **bases})
+    pending_route = add_trades(scratch.user_id, per_route, status="PENDING")
+    pending_floor = add_trades(scratch.user_id, per_route, status="PENDING")
+    notes_route = add_notes(scratch.user_id, per_route, title="Scratch")
+    notes_floor = add_notes(scratch.user_id, per_route, title="Scratch")
+    key_owner = create_account(f"keys-{run}@example.com")
+    with unit_of_work() as session:
+        store_api_key(
+            session,
+            key_owner.user_id,
+            ApiKeyCreate.model_validate(
+                {"api_key": "A" * 64, "api_secret": "B" * 64, "testnet": True}
+            ),
+        )
+    key_deleter = create_account(f"forget-{run}@example.com")
+    return WarmState(
+        trader=trader,
+        scratch=scratch,
+        key_owner=key_owner,
+        key_deleter=key_deleter,
+        trade_ids=trade_ids,
+        open_trade_ids=open_ids,
+        pending_for_route=pending_route,
+        pending_for_floor=pending_floor,
+        note_ids=note_ids,
+        notes_for_route=notes_route,
+        notes_for_floor=notes_floor,
+        queue_url=queue_url,
+        db=RawDb(env.urls[section]),
+        run_id=run,
+    )
+
+
+class SqlCounter:
+    """Counts the statements the application's engine sends while `active`."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.count = 0
+        event.listen(get_engine(), "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        if self.active:
+            self.count += 1
+
+    def close(self) -> None:
+        event.remove(get_engine(), "before_cursor_execute", self._seen)
+
+
+def measure_route(bench: RouteBench, calls: int) -> dict[str, Any]:
+    """Route and floor calls interleaved one for one, so a busy moment hits both alike."""
+    handler = load_function(bench.function).handler
+    variations = bench.variations
+    route_samples: list[float] = []
+    floor_samples: list[float] = []
+    by_variation: dict[str, list[float]] = {}
+    unexpected: list[str] = []
+    sql: dict[str, int] = {}
+    counter = SqlCounter()
+    clock = time.perf_counter
+    try:
+        for i in range(WARMUP + calls):
+            v: Variation = variations[i % len(variations)]
+            if v.prepare is not None:
+                v.prepare(i)
+            request = v.event(i)
+            context = FakeLambdaContext(function_name=bench.function)
+            # Statements counted in the last warm-up round: warm caches, as the measured calls.
+            probing = WARMUP - len(variations) <= i < WARMUP
+            counter.active, counter.count = probing, 0
+            start = clock()
+            response = handler(request, context)
+            elapsed = clock() - start
+            counter.active = False
+            if probing:
+                sql[v.name] = counter.count
+            if response["statusCode"] != v.expect and len(unexpected) < 5:
+                unexpected.append(f"{v.name}: {response['statusCode']} {response.get('body')}")
+            if i >= WARMUP:
+                route_samples.append(elapsed)
+                by_variation.setdefault(v.name, []).append(elapsed)
+            # The floor runs after every FLOOR_EVERY-th route call (each variation in turn), so
+            # a busy moment hits both alike at a fraction of the time.
+            if (i // len(variations)) % FLOOR_EVERY:
+                continue
+            if v.floor_prepare is not None:
+                v.floor_prepare(i)
+            start = clock()
+            v.floor(i)
+            floor_elapsed = clock() - start
+            if i >= WARMUP:
+                floor_samples.append(floor_elapsed)
+    finally:
+        counter.close()
+    return {
+        "route": Summary.of(route_samples),
+        "floor": Summary.of(floor_samples),
+        "variations": {name: Summary.of(s) for name, s in by_variation.items()},
+        "unexpected": unexpected,
+        "sql_statements": sql,
+    }
+
+
+def _judge(bench: RouteBench, route: Summary, floor: Summary) -> tuple[str, bool]:
+    if bench.kind in ("read", "trade"):
+        limit = READ_P99_MS if bench.kind == "read" else TRADE_P99_MS
+        ok = route.p99_ms <= limit and route.p99_ms <= FLOOR_RATIO * floor.p99_ms
+        return f"p99 <= {limit:g} ms and <= {FLOOR_RATIO:g}x floor", ok
+    ok = route.p95_ms <= SEED_P95_MS and route.p99_ms <= SEED_P99_MS
+    return f"seed budget p95 <= {SEED_P95_MS:g}, p99 <= {SEED_P99_MS:g} ms", ok
+
+
+def run(
+    results: Results, env: BenchEnv, calls: int, auth_calls: int, queue_url: str
+) -> dict[str, Any]:
+    """Every route, `calls` times (`auth_calls` for the password-hashing ones)."""
+    state = prepare_state(env, "warm", calls, queue_url)
+    benches = build(state)
+    details: dict[str, Any] = {}
+    try:
+        for bench in benches:
+            n = auth_calls if bench.kind == "auth" else calls
+            say(f"warm: {bench.function} x{n}")
+            measured = measure_route(bench, n)
+            route, floor = measured["route"], measured["floor"]
+            target, ok = _judge(bench, route, floor)
+            errors = len(measured["unexpected"])
+            results.add(
+                Figure(
+                    "warm",
+                    f"{bench.function} p99",
+                    route.p99_ms,
+                    "ms",
+                    floor=floor.p99_ms,
+                    target=target,
+                    met=ok and not errors,
+                    n=route.n,
+                    note=f"p50 {route.p50_ms:.2f} p95 {route.p95_ms:.2f}; floor p50 "
+                    f"{floor.p50_ms:.2f}" + (f"; {errors} unexpected statuses" if errors else ""),
+                )
+            )
+            details[bench.function] = {"kind": bench.kind, **measured}
+    finally:
+        state.db.close()
+    details["_state"] = {"profile_targets": _profile_targets(details), "token": state.trader.token}
+    details["_benches"] = benches  # kept in memory for the profiler, dropped before writing
+    return details
+
+
+def _profile_targets(details: dict[str, Any]) -> list[str]:
+    """What the warm profile looks at: the slowest read by p99, market_prices, POST trades."""
+    reads = [
+        (d["route"].p99_ms, name)
+        for name, d in details.items()
+        if not name.startswith("_") and d["kind"] == "read"
+    ]
+    targets = [max(reads)[1]] if reads else []
+    # Plus the cheapest read (whose floor is a Redis round trip: what is left is the framework)
+    # and the order route.
+    for name in ("market_prices", "trades_create"):
+        if name in details and name not in targets:
+            targets.append(name)
+    return targets
+
+
+@contextmanager
+def threads_inline() -> Iterator[None]:
+    """Run what FastAPI sends to its thread pool (sync dependencies, endpoints, response
+    validation) on the calling thread instead: one request at a time, as in Lambda.
+
+    For the profile (pyinstrument follows one thread) and for measuring what the hops cost.
+    """
+    import anyio.to_thread
+
+    original = anyio.to_thread.run_sync
+
+    async def inline(func: Callable[..., Any], *args: Any, **_kwargs: Any) -> Any:
+        return func(*args)
+
+    anyio.to_thread.run_sync = inline  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        anyio.to_thread.run_sync = original
+
+
+def _calls(bench: RouteBench, offset: int, count: int) -> list[float]:
+    handler = load_function(bench.function).handler
+    samples = []
+    for i in range(count):
+        v = bench.variations[i % len(bench.variations)]
+        if v.prepare is not None:
+            v.prepare(offset + i)
+        request = v.event(offset + i)
+        context = FakeLambdaContext(function_name=bench.function)
+        start = time.perf_counter()
+        handler(request, context)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def profile_routes(
+    benches: list[RouteBench], names: list[str], out_dir: Path, calls: int = 300
+) -> dict[str, Any]:
+    """Per named route: what FastAPI's thread-pool hops cost (the same calls, with and without
+    them, alternating), then a pyinstrument profile of `calls` calls with the work inline."""
+    from pyinstrument import Profiler
+
+    summaries: dict[str, Any] = {}
+    by_name = {b.function: b for b in benches}
+    offset = 10_000_000  # indices no measured call used: idempotency keys stay unique
+    for name in names:
+        bench = by_name[name]
+        pooled: list[float] = []
+        inline: list[float] = []
+        for block in range(6):  # alternating blocks: a busy moment hits both alike
+            if block % 2:
+                with threads_inline():
+                    inline += _calls(bench, offset, calls // 3)
+            else:
+                pooled += _calls(bench, offset, calls // 3)
+            offset += calls
+        profiler = Profiler(interval=0.0002)
+        with threads_inline():
+            profiler.start()
+            _calls(bench, offset, calls)
+            profiler.stop()
+        offset += calls
+        text = profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)
+        path = out_dir / f"warm_{name}.txt"
+        path.write_text(text)
+        # The same samples, flat: self time per function, library frames included (pg8000's
+        # converters, redis-py, pydantic, botocore), the heaviest first.
+        flat = profiler.output_text(unicode=False, color=False, show_all=True, flat=True)
+        (out_dir / f"warm_{name}.flat.txt").write_text("\n".join(flat.splitlines()[:80]) + "\n")
+        with_pool, without = Summary.of(pooled), Summary.of(inline)
+        summaries[name] = {
+            "file": shown_path(path),
+            "calls": calls,
+            "thread_pool_p50_ms": with_pool.p50_ms,
+            "inline_p50_ms": without.p50_ms,
+            "thread_pool_p99_ms": with_pool.p99_ms,
+            "inline_p99_ms": without.p99_ms,
+            "top": text.splitlines()[:80],
+        }
+    return summaries
