@@ -93,10 +93,13 @@ class UpdateReport:
 
 def _crossed(trade: Trade, price: Decimal) -> bool:
     """Whether `price` fills (or triggers) this resting paper order."""
+    # A row without the price it needs cannot rest; it must not stop everyone else's update.
     if trade.type == "STOP_LOSS_LIMIT" and not trade.stop_triggered:
-        assert trade.stop_price is not None
+        if trade.stop_price is None:
+            return False
         return price <= trade.stop_price if trade.side == "SELL" else price >= trade.stop_price
-    assert trade.price is not None
+    if trade.price is None:
+        return False
     return price <= trade.price if trade.side == "BUY" else price >= trade.price
 
 

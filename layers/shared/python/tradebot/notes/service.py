@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from tradebot.cache.readthrough import cached_read, invalidate_on_commit
@@ -121,10 +121,7 @@ def _list_query(
         # Keyset on (is_pinned desc, created_at desc, id desc).
         after_same_pin = and_(
             Note.is_pinned == bool(was_pinned),
-            or_(
-                Note.created_at < created,
-                and_(Note.created_at == created, Note.id < str(last_id)),
-            ),
+            tuple_(Note.created_at, Note.id) < tuple_(created, str(last_id)),
         )
         query = query.where(
             after_same_pin if not was_pinned else or_(after_same_pin, ~Note.is_pinned)

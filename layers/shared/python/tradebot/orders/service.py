@@ -7,7 +7,7 @@ import logging
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -132,12 +132,9 @@ def _list_query(
         # Our cursors hold an aware time; a naive one would fail deep in the query as a 500.
         if created.tzinfo is None:
             raise InvalidInput.on("cursor", "is not a valid cursor")
-        query = query.where(
-            or_(
-                Trade.created_at < created,
-                and_(Trade.created_at == created, Trade.id < str(last_id)),
-            )
-        )
+        # A row-value comparison is an index condition; the equivalent OR is not (it scanned
+        # and threw away every newer row on deep pages).
+        query = query.where(tuple_(Trade.created_at, Trade.id) < tuple_(created, str(last_id)))
     # Served by ix_trades_user_id_created_at (user_id, created_at DESC, id DESC).
     return query.order_by(Trade.created_at.desc(), Trade.id.desc())
 
