@@ -10,12 +10,12 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from tradebot.cache.client import get_redis, key
 from tradebot.db.engine import unit_of_work
 from tradebot.errors import ServiceUnavailable
+from tradebot.market.prices import STALE_AFTER_S, last_update
+from tradebot.market.prices import UPDATED_AT as PRICES_UPDATED_AT
 
-PRICES_UPDATED_AT = ("prices", "updated_at")
-STALE_AFTER_S = 180  # three missed one-minute updates
+__all__ = ["PRICES_UPDATED_AT", "STALE_AFTER_S", "HealthReport", "check_health"]
 
 
 class HealthReport(BaseModel):
@@ -36,12 +36,12 @@ def _database_ok() -> bool:
 
 def _market_data(now: float) -> tuple[bool, Literal["ok", "stale", "unknown"]]:
     try:
-        raw = get_redis().get(key(*PRICES_UPDATED_AT))
-    except RedisError:
+        updated_at, stale = last_update(now)
+    except (RedisError, ValueError):  # down, or a garbled timestamp
         return False, "unknown"
-    if raw is None:
+    if updated_at is None:
         return True, "unknown"
-    return True, "ok" if now - float(raw) <= STALE_AFTER_S else "stale"
+    return True, "stale" if stale else "ok"
 
 
 def check_health(now: float | None = None) -> HealthReport:
