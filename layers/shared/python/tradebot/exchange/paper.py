@@ -94,12 +94,7 @@ class PaperExchange:
 
     def _lock(self, asset: str, amount: Decimal) -> None:
         row = self._balance(asset)
-        if row.free < amount:
-            raise InsufficientBalance(
-                f"Account has insufficient balance for requested action: need {amount} {asset}, "
-                f"have {row.free} free"
-            )
-        row.free -= amount
+        _take_free(row, amount)
         row.locked += amount
 
     def _unlock(self, asset: str, amount: Decimal) -> None:
@@ -135,12 +130,7 @@ class PaperExchange:
                 quote_row.locked -= reserved
                 quote_row.free += reserved - quote  # a better price than the limit refunds
             else:
-                if quote_row.free < quote:
-                    raise InsufficientBalance(
-                        f"Account has insufficient balance for requested action: need {quote} "
-                        f"{filters.quote_asset}, have {quote_row.free} free"
-                    )
-                quote_row.free -= quote
+                _take_free(quote_row, quote)
             base_row.free += qty - fee
             fee_asset = filters.base_asset
         else:
@@ -148,12 +138,7 @@ class PaperExchange:
             if from_locked:
                 base_row.locked -= qty
             else:
-                if base_row.free < qty:
-                    raise InsufficientBalance(
-                        f"Account has insufficient balance for requested action: need {qty} "
-                        f"{filters.base_asset}, have {base_row.free} free"
-                    )
-                base_row.free -= qty
+                _take_free(base_row, qty)
             quote_row.free += quote - fee
             fee_asset = filters.quote_asset
         return OrderResult(
@@ -272,6 +257,16 @@ class PaperExchange:
             fee=result.fee,
             fee_asset=result.fee_asset,
         )
+
+
+def _take_free(row: PaperBalance, amount: Decimal) -> None:
+    """Debit `amount` from the free balance, refusing as Binance does when it is short."""
+    if row.free < amount:
+        raise InsufficientBalance(
+            f"Account has insufficient balance for requested action: need {amount} {row.asset}, "
+            f"have {row.free} free"
+        )
+    row.free -= amount
 
 
 def _marketable(side: str, limit: Decimal, market: Decimal) -> bool:
