@@ -101,9 +101,9 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
         )
         for name, profile in details["warm_profiles"].items():
             results.notes.append(
-                f"warm profile ({name}): with FastAPI's thread-pool hops p50 "
-                f"{profile['thread_pool_p50_ms']:.2f} ms, run inline "
-                f"{profile['inline_p50_ms']:.2f} ms; pyinstrument (inline) in {profile['file']}"
+                f"warm profile ({name}): p50 {profile['p50_ms']:.2f} ms, p99 "
+                f"{profile['p99_ms']:.2f} ms over {profile['calls']} calls; pyinstrument in "
+                f"{profile['file']}"
             )
 
     def run_load() -> None:

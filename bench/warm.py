@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -219,27 +217,6 @@ def _profile_targets(details: dict[str, Any]) -> list[str]:
     return targets
 
 
-@contextmanager
-def threads_inline() -> Iterator[None]:
-    """Run what FastAPI sends to its thread pool (sync dependencies, endpoints, response
-    validation) on the calling thread instead: one request at a time, as in Lambda.
-
-    For the profile (pyinstrument follows one thread) and for measuring what the hops cost.
-    """
-    import anyio.to_thread
-
-    original = anyio.to_thread.run_sync
-
-    async def inline(func: Callable[..., Any], *args: Any, **_kwargs: Any) -> Any:
-        return func(*args)
-
-    anyio.to_thread.run_sync = inline  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        anyio.to_thread.run_sync = original
-
-
 def _calls(bench: RouteBench, offset: int, count: int) -> list[float]:
     handler = load_function(bench.function).handler
     samples = []
@@ -258,8 +235,11 @@ def _calls(bench: RouteBench, offset: int, count: int) -> list[float]:
 def profile_routes(
     benches: list[RouteBench], names: list[str], out_dir: Path, calls: int = 300
 ) -> dict[str, Any]:
-    """Per named route: what FastAPI's thread-pool hops cost (the same calls, with and without
-    them, alternating), then a pyinstrument profile of `calls` calls with the work inline."""
+    """Per named route: a pyinstrument profile of `calls` calls through its Lambda handler.
+
+    The handler runs the request's sync code on the calling thread (tradebot.http.inline), so
+    the one thread pyinstrument follows holds the whole request.
+    """
     from pyinstrument import Profiler
 
     summaries: dict[str, Any] = {}
@@ -267,20 +247,12 @@ def profile_routes(
     offset = 10_000_000  # indices no measured call used: idempotency keys stay unique
     for name in names:
         bench = by_name[name]
-        pooled: list[float] = []
-        inline: list[float] = []
-        for block in range(6):  # alternating blocks: a busy moment hits both alike
-            if block % 2:
-                with threads_inline():
-                    inline += _calls(bench, offset, calls // 3)
-            else:
-                pooled += _calls(bench, offset, calls // 3)
-            offset += calls
+        timed = Summary.of(_calls(bench, offset, calls))
+        offset += calls
         profiler = Profiler(interval=0.0002)
-        with threads_inline():
-            profiler.start()
-            _calls(bench, offset, calls)
-            profiler.stop()
+        profiler.start()
+        _calls(bench, offset, calls)
+        profiler.stop()
         offset += calls
         text = profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)
         path = out_dir / f"warm_{name}.txt"
@@ -289,14 +261,11 @@ def profile_routes(
         # converters, redis-py, pydantic, botocore), the heaviest first.
         flat = profiler.output_text(unicode=False, color=False, show_all=True, flat=True)
         (out_dir / f"warm_{name}.flat.txt").write_text("\n".join(flat.splitlines()[:80]) + "\n")
-        with_pool, without = Summary.of(pooled), Summary.of(inline)
         summaries[name] = {
             "file": shown_path(path),
             "calls": calls,
-            "thread_pool_p50_ms": with_pool.p50_ms,
-            "inline_p50_ms": without.p50_ms,
-            "thread_pool_p99_ms": with_pool.p99_ms,
-            "inline_p99_ms": without.p99_ms,
+            "p50_ms": timed.p50_ms,
+            "p99_ms": timed.p99_ms,
             "top": text.splitlines()[:80],
         }
     return summaries

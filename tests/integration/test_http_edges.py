@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from tradebot.http.middleware import SECURITY_HEADERS
 
@@ -119,3 +121,31 @@ def test_login_is_limited_per_source_address(monkeypatch: pytest.MonkeyPatch) ->
     assert int(retry_after) > 0
     elsewhere = call("auth_login", body=guess, source_ip="198.51.100.9")
     assert elsewhere.status == 401
+
+
+def test_a_lambda_request_runs_its_sync_code_on_the_invoking_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from tradebot.http import deps
+    from tradebot.notes import service
+
+    threads: list[str] = []
+
+    def recorded(function: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return function(*args, **kwargs)
+
+        return run
+
+    # The token check runs in a sync dependency, the listing in the sync endpoint.
+    monkeypatch.setattr(deps, "verify_access_token", recorded(deps.verify_access_token))
+    monkeypatch.setattr(service, "list_notes", recorded(service.list_notes))
+    _, token = user_with_token()
+
+    reply = call("notes_list", token=token)
+
+    assert reply.status == 200
+    assert threads == [threading.current_thread().name] * 2

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from tradebot.http.app import create_app
 from tradebot.http.deps import rate_limiter
+from tradebot.http.inline import one_request_at_a_time
 from tradebot.http.problems import PROBLEM_JSON, PROBLEM_REF
 from tradebot.http.routes import Route, route_named
 from tradebot.observability import LambdaHandler, observed
@@ -102,7 +103,8 @@ class RouteFunction:
         # Mangum base64-encodes every type it does not know as text, and API Gateway passes
         # that through undecoded (no binary media types): problem+json must be listed as text.
         text_types = ["text/", "application/json", "application/problem+json"]
+        # One request at a time in a Lambda environment: its sync code runs on the loop's thread.
         return observed(
-            Mangum(self.app, lifespan="off", text_mime_types=text_types),
+            one_request_at_a_time(Mangum(self.app, lifespan="off", text_mime_types=text_types)),
             correlation_id_path=correlation_paths.API_GATEWAY_REST,
         )
