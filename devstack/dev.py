@@ -27,11 +27,10 @@ import boto3
 import uvicorn
 from aws_lambda_powertools.logging.filters import SuppressFilter
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 from tradebot.db.migrate import current_revision, upgrade
 from tradebot.observability import logger as app_logger
-from tradebot.settings import DEFAULT_DATA_DIR, get_settings
+from tradebot.settings import DEFAULT_DATA_DIR, EnvSettings, get_settings
 
 from devstack.aws import (
     MAX_RECEIVE_COUNT,
@@ -51,10 +50,11 @@ THREAD_STOP_TIMEOUT_S = 10.0  # a worker mid-invocation gets this long to finish
 log = logging.getLogger("devstack")
 
 
-class DevSettings(BaseSettings):
-    """The local stack's own knobs; the application's settings stay in `tradebot.settings`."""
+class DevSettings(EnvSettings):
+    """The local stack's own knobs; the application's settings stay in `tradebot.settings`.
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    Read from the environment like them: HOST, PORT, MOTO_PORT... in any case, no prefix.
+    """
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000

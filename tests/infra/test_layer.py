@@ -5,6 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from tradebot_cdk.layer import (
     dependencies_key,
     platform_tags,
@@ -18,6 +20,14 @@ from tests.infra.conftest import ROOT
 def test_the_layer_ships_exactly_the_projects_runtime_dependencies() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert runtime_dependencies() == project["dependencies"]
+
+
+def test_the_layer_ships_neither_pyjwt_nor_pydantic_settings() -> None:
+    # HS256 is on the standard library (tradebot.auth.tokens) and the settings are a plain model:
+    # both packages cost cold-start time. PyJWT stays a dev dependency (the tests cross-check).
+    names = {canonicalize_name(Requirement(dep).name) for dep in runtime_dependencies()}
+    assert not {"pyjwt", "pydantic-settings"} & names
+    assert {"fastapi", "pydantic"} <= names
 
 
 def test_wheels_are_chosen_for_lambdas_glibc_and_architecture() -> None:
