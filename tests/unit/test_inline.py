@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
+from typing import Any
 
 import anyio.to_thread
 import pytest
 from tradebot.http.inline import one_request_at_a_time, running_inline
+
+
+def _run[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    # Not asyncio.run: it leaves the thread with no current loop, and Mangum, in a later test on
+    # this worker, asks for one.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 def _thread_of_sync_work() -> tuple[str, bool]:
@@ -16,7 +28,7 @@ def _thread_of_sync_work() -> tuple[str, bool]:
             lambda: (threading.current_thread().name, running_inline())
         )
 
-    return asyncio.run(request())
+    return _run(request())
 
 
 def test_inside_an_invocation_sync_work_runs_on_the_calling_thread() -> None:
@@ -56,4 +68,4 @@ def test_keyword_arguments_reach_the_worker_thread_path() -> None:
     async def request() -> int:
         return await anyio.to_thread.run_sync(lambda: 7, limiter=limiter)
 
-    assert asyncio.run(request()) == 7
+    assert _run(request()) == 7
