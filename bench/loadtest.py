@@ -84,17 +84,16 @@ def _drive(
 
 def _serve(
     env: BenchEnv,
-    kind: str,
     runs: list[tuple[str, tuple[str, ...], float]],
     token: str,
     connections: int,
 ) -> dict[str, Any]:
-    server = Helper("bench.serve", kind, log=env.tmp / f"serve-{kind}.log")
+    server = Helper("bench.serve", log=env.tmp / "serve.log")
     out: dict[str, Any] = {}
     try:
         _wait_healthy(server.port)
         for name, paths, duration in runs:
-            say(f"load ({kind} socket): {name} for {duration:g} s, {connections} connections")
+            say(f"load: {name} for {duration:g} s, {connections} connections")
             out[name] = _drive(server.port, paths, token, duration, connections)
         out["server_peak_rss_mib"] = _peak_rss_mib(server.process.pid)
     finally:
@@ -113,48 +112,39 @@ def _note(result: dict[str, Any], connections: int) -> str:
 def run(
     results: Results, env: BenchEnv, token: str, duration: float, connections: int
 ) -> dict[str, Any]:
-    """As `make dev` binds its socket, then with the one-line socket fix, under the same load."""
+    """The API as `make dev` serves it, under GET /api/market/prices and then a read mix."""
     env.activate("warm")
     mix_duration = max(3.0, duration * 2 / 3)
     plan = [("prices", ("/api/market/prices",), duration), ("read_mix", READ_MIX, mix_duration)]
-    as_dev = _serve(env, "devstack", plan, token, connections)
-    fixed = _serve(env, "tcp", plan, token, connections)
-    for label, measured in (("as make dev binds", as_dev), ("IPPROTO_TCP socket", fixed)):
-        result = measured["prices"]
-        ok = result["rps"] >= PRICES_RPS_TARGET and result["errors"] == 0
-        results.add(
-            Figure(
-                "load",
-                f"GET /api/market/prices, {label}",
-                result["rps"],
-                "req/s",
-                target=f">= {PRICES_RPS_TARGET} req/s, 0 errors",
-                met=ok,
-                n=result["requests"],
-                note=_note(result, connections),
-            )
+    measured = _serve(env, plan, token, connections)
+    result = measured["prices"]
+    results.add(
+        Figure(
+            "load",
+            "GET /api/market/prices, make dev",
+            result["rps"],
+            "req/s",
+            target=f">= {PRICES_RPS_TARGET} req/s, 0 errors",
+            met=result["rps"] >= PRICES_RPS_TARGET and result["errors"] == 0,
+            n=result["requests"],
+            note=_note(result, connections),
         )
-        mix = measured["read_mix"]
-        results.add(
-            Figure(
-                "load",
-                f"read mix (7 GETs), {label}",
-                mix["rps"],
-                "req/s",
-                target="0 errors",
-                met=mix["errors"] == 0,
-                n=mix["requests"],
-                note=_note(mix, connections),
-            )
+    )
+    mix = measured["read_mix"]
+    results.add(
+        Figure(
+            "load",
+            "read mix (7 GETs), make dev",
+            mix["rps"],
+            "req/s",
+            target="0 errors",
+            met=mix["errors"] == 0,
+            n=mix["requests"],
+            note=_note(mix, connections),
         )
-    results.notes.append(
-        "load: devstack.ports.bind_port makes its socket with proto 0, so asyncio leaves Nagle "
-        "on for every connection and each keep-alive response waits for the client's delayed "
-        "ACK (~40 ms); the 'IPPROTO_TCP socket' rows are the same server with proto 6"
     )
     return {
-        "as_make_dev_binds": as_dev,
-        "ipproto_tcp_socket": fixed,
-        "server": "uvicorn, build_local_app(), one process, access log off",
+        **measured,
+        "server": "uvicorn (httptools, uvloop), build_local_app(), one process, access log off",
         "read_mix": READ_MIX,
     }

@@ -149,3 +149,53 @@ def test_a_lambda_request_runs_its_sync_code_on_the_invoking_thread(
 
     assert reply.status == 200
     assert threads == [threading.current_thread().name] * 2
+
+
+def test_the_local_server_runs_inline_all_but_the_routes_that_wait_on_the_exchange(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    import httpx
+    from tradebot.http import inline
+    from tradebot.notes import service
+    from tradebot.portfolio import dashboard
+
+    from devstack.functions import load_function
+    from devstack.server import build_local_app
+
+    seen: dict[str, bool] = {}
+
+    def recorded(name: str, function: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            seen[name] = inline.running_inline()
+            return function(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(service, "list_notes", recorded("notes", service.list_notes))
+    monkeypatch.setattr(
+        load_function("dashboard"),
+        "build_dashboard",
+        recorded("dashboard", dashboard.build_dashboard),
+    )
+    _, token = user_with_token()
+    app = build_local_app()
+
+    async def send_all() -> list[int]:
+        transport = httpx.ASGITransport(app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://local") as client:
+            return [
+                (await client.get(path, headers=headers)).status_code
+                for path in ("/api/notes", "/api/dashboard")
+            ]
+
+    loop = asyncio.new_event_loop()  # not asyncio.run: Mangum reuses this thread's loop
+    try:
+        statuses = loop.run_until_complete(send_all())
+    finally:
+        loop.close()
+
+    assert statuses == [200, 200]
+    assert seen == {"notes": True, "dashboard": False}

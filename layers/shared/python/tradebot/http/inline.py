@@ -54,3 +54,27 @@ def one_request_at_a_time[Handler: Callable[..., Any]](handler: Handler) -> Hand
 def running_inline() -> bool:
     """True inside a request wrapped by `one_request_at_a_time` (for tests and diagnostics)."""
     return _inline.get()
+
+
+class InlineSync:
+    """ASGI middleware: the sync code of the requests it passes on runs on the loop's thread,
+    except for the requests `keep_threads(scope)` picks.
+
+    For a server that shares its loop between requests (the local stack): keep the worker
+    threads for whatever may wait on something slower than the database and the cache.
+    """
+
+    def __init__(self, app: Any, keep_threads: Callable[[Any], bool]) -> None:
+        _install()
+        self.app = app
+        self.keep_threads = keep_threads
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or self.keep_threads(scope):
+            await self.app(scope, receive, send)
+            return
+        mark = _inline.set(True)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _inline.reset(mark)

@@ -28,6 +28,11 @@ class Route:
     # Route-specific failures for the OpenAPI document (401/404/413/422/429/503 are derived).
     failures: tuple[int, ...] = ()
 
+    @property
+    def calls_exchange(self) -> bool:
+        """The route may wait on the exchange (so it can answer 502)."""
+        return 502 in self.failures
+
 
 @dataclass(frozen=True)
 class Worker:
