@@ -8,11 +8,15 @@ group while other users' orders go ahead.
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from tradebot.db.engine import reserve_pool
 from tradebot.observability import observed
-from tradebot.orders.batch import process_fifo_batch
+from tradebot.orders.batch import MAX_CONCURRENT_GROUPS, process_fifo_batch
 from tradebot.orders.executor import Executor
 from tradebot.orders.messages import OrderMessage
 
+# Every message group of a batch runs in its own thread with its own database connection: a
+# smaller pool would make them queue for connections (and open and close the overflow ones).
+reserve_pool(MAX_CONCURRENT_GROUPS)
 executor = Executor()
 
 

@@ -85,6 +85,9 @@ class _Server(ThreadingHTTPServer):
     # Join handler threads on close so a test never leaks one (daemon threads are not joined).
     daemon_threads = False
     block_on_close = True
+    # socketserver's default backlog of 5 overflows when a batch's ten groups connect at once,
+    # and the refused client's SYN is retried only after a second.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (our timeout fault) is expected; anything else is printed."""

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.pool import QueuePool
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import get_engine
 from tradebot.db.models import utcnow
@@ -28,6 +30,7 @@ from devstack.lambda_events import FakeLambdaContext, sqs_event
 from tests.fakes.binance_server import BinanceFake
 from tests.integration.conftest import MAX_RECEIVES
 from tests.trading_support import (
+    API_KEY,
     ORDER_PATH,
     STARTING_USDT,
     D,
@@ -312,3 +315,80 @@ def test_a_paper_order_without_a_price_on_its_last_delivery_is_failed(
     failed = get_trade(token, trade["id"])
     assert failed["status"] == "FAILED"
     assert "stale" in failed["reason"]
+
+
+# --- the claim ------------------------------------------------------------------------------
+
+
+class RecordsCredentials:
+    """An exchange factory that notes whose key each placement gets, then uses the fake."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def __call__(self, credentials: ExchangeCredentials) -> Exchange:
+        self.keys.append(credentials.api_key.get_secret_value())
+        return binance_exchange(credentials)
+
+
+def test_each_live_trade_is_placed_with_its_owners_key(
+    binance_fake: BinanceFake, live_trader: User, other_trader: User
+) -> None:
+    # The claim reads the key with the trade: it must be the owner's, whoever stored one first.
+    _, token = live_trader
+    _, other_token = other_trader
+    store_key(other_token)
+    mine, theirs = placed(token, MARKET_BUY), placed(other_token, MARKET_BUY)
+    # The other trader then replaces their key (one the fake does not accept).
+    other_key = "otherKey" + "7" * 56
+    store_key(other_token, api_key=other_key, api_secret="otherSecret" + "8" * 53)
+    factory = RecordsCredentials()
+    executor = Executor(live_exchange=factory, sleep=no_sleep)
+
+    executor.execute(place_message(theirs["id"]))
+    executor.execute(place_message(mine["id"]))
+
+    assert factory.keys == [other_key, API_KEY]
+    assert get_trade(token, mine["id"])["status"] == "FILLED"
+    assert get_trade(other_token, theirs["id"])["status"] == "REJECTED"  # the fake's key only
+    assert [o["newClientOrderId"] for o in binance_fake.placed_orders] == [mine["client_order_id"]]
+
+
+def test_a_live_claim_is_one_statement_on_postgresql(
+    binance_fake: BinanceFake, live_trader: User
+) -> None:
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads the key with a second statement")
+    _, token = live_trader
+    trade = placed(token, MARKET_BUY)
+    executed: list[str] = []
+
+    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        executed.append(sql.split(None, 1)[0].upper())
+
+    def commit(_conn: object) -> None:
+        executed.append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        executor().execute(place_message(trade["id"]))
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+    # Claiming (with the order and the owner's key) is one UPDATE ... RETURNING, committed
+    # before Binance is called.
+    assert executed[: executed.index("COMMIT") + 1] == ["UPDATE", "COMMIT"]
+    assert get_trade(token, trade["id"])["status"] == "FILLED"
+
+
+def test_the_executor_keeps_a_connection_for_every_group_of_a_batch() -> None:
+    from tradebot.orders.batch import MAX_CONCURRENT_GROUPS
+
+    load_function("order_executor")
+    pool = get_engine().pool
+    if get_engine().dialect.name != "postgresql" or not isinstance(pool, QueuePool):
+        pytest.skip("only a PostgreSQL pool is sized")
+    assert pool.size() >= MAX_CONCURRENT_GROUPS

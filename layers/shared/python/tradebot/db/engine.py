@@ -11,7 +11,7 @@ from sqlalchemy import Engine, ExceptionContext, create_engine, event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from tradebot.errors import ServiceUnavailable
 from tradebot.settings import get_settings
@@ -31,6 +31,30 @@ def _sqlite_begin(connection: Any) -> None:
     # SQLite is the single-process dev database: taking the write lock up front serializes
     # writers (what row locks do on PostgreSQL) and makes SAVEPOINTs work.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# Connections a worker of this environment uses at once beyond the settings (see reserve_pool).
+_reserved_pool_size = 0
+
+
+def reserve_pool(size: int) -> None:
+    """Let the pool keep at least `size` connections: for a function that runs `size` units of
+    work at once (the executor's concurrent message groups), whatever DB_POOL_SIZE says.
+
+    Best called before the first unit of work: a PostgreSQL engine already built with a smaller
+    pool is rebuilt.
+    """
+    global _reserved_pool_size  # noqa: PLW0603 - one value per execution environment
+    if size <= _reserved_pool_size:
+        return
+    _reserved_pool_size = size
+    if not get_engine.cache_info().currsize:
+        return
+    pool = get_engine().pool
+    # Only a PostgreSQL pool is rebuilt: SQLite's sizes do not matter, and an in-memory
+    # database would be lost with its engine.
+    if get_engine().dialect.name != "sqlite" and isinstance(pool, QueuePool) and pool.size() < size:
+        reset_engine()
 
 
 @cache
@@ -70,7 +94,7 @@ def get_engine() -> Engine:
     else:
         engine = create_engine(
             url,
-            pool_size=settings.db_pool_size,
+            pool_size=max(settings.db_pool_size, _reserved_pool_size),
             max_overflow=2,
             pool_pre_ping=True,
             pool_recycle=240,

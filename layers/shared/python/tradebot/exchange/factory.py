@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from tradebot.market.symbols import all_filters
 from tradebot.settings import get_settings
 
 if TYPE_CHECKING:
-    from tradebot.exchange.binance import BinanceExchange
+    from tradebot.exchange.binance import BinanceExchange, ClientPool
 
 
 def latest_price(symbol: str) -> Decimal:
@@ -37,8 +38,20 @@ def paper_exchange(session: Session, user_id: str) -> PaperExchange:
     return PaperExchange(session, user_id, all_filters(), latest_price, settings.paper_fee_rate)
 
 
+@cache
+def binance_clients() -> ClientPool:
+    """The idle Binance clients of this execution environment (see `ClientPool`)."""
+    from tradebot.exchange.binance import ClientPool
+
+    return ClientPool()
+
+
 def binance_exchange(credentials: ExchangeCredentials | None = None) -> BinanceExchange:
-    """Binance spot with the user's key (testnet per the key's flag), or keyless for prices."""
+    """Binance spot with the user's key (testnet per the key's flag), or keyless for prices.
+
+    Its client comes from this environment's pool and goes back there on `close()`, so its
+    kept-alive connection serves the next call with the same key.
+    """
     from tradebot.exchange.binance import BinanceExchange
 
     settings = get_settings()
@@ -48,4 +61,5 @@ def binance_exchange(credentials: ExchangeCredentials | None = None) -> BinanceE
         testnet=credentials.testnet if credentials else False,
         base_url=settings.binance_base_url or None,
         timeout_s=settings.binance_timeout_s,
+        clients=binance_clients(),
     )

@@ -15,6 +15,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 # Called as `handler(record=...)`: Powertools passes the record by that name.
 RecordHandler = Callable[[SQSRecord], None]
 
+# A FIFO event source delivers at most 10 messages a batch, so at most 10 groups run at once.
+MAX_CONCURRENT_GROUPS = 10
+
 
 def _group_of(record: dict[str, Any]) -> str:
     attributes = record.get("attributes") or {}
@@ -36,7 +39,7 @@ def _run_group(records: list[dict[str, Any]], handler: RecordHandler) -> list[di
 
 
 def process_fifo_batch(
-    event: dict[str, Any], handler: RecordHandler, max_workers: int = 10
+    event: dict[str, Any], handler: RecordHandler, max_workers: int = MAX_CONCURRENT_GROUPS
 ) -> dict[str, list[dict[str, str]]]:
     """Process an SQS FIFO event, groups concurrently; returns the `batchItemFailures` report."""
     groups: dict[str, list[dict[str, Any]]] = {}

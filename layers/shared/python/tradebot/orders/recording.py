@@ -17,11 +17,23 @@ from tradebot.portfolio.positions import Fill, apply_fill
 logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 
+# A symbol's base and quote assets never change, so once the filters have named them they are
+# kept for the life of the execution environment: otherwise every fill costs a Redis round trip
+# and the decoding of every symbol's filters (thousands, once exchangeInfo is cached). Bounded.
+_ASSETS: dict[str, tuple[str, str]] = {}
+_MAX_KNOWN_SYMBOLS = 8192
+
 
 def _split(symbol: str) -> tuple[str, str]:
+    known = _ASSETS.get(symbol)
+    if known is not None:
+        return known
     filters = all_filters().get(symbol)
     if filters is not None:
-        return filters.base_asset, filters.quote_asset
+        assets = filters.base_asset, filters.quote_asset
+        if len(_ASSETS) < _MAX_KNOWN_SYMBOLS:
+            _ASSETS[symbol] = assets
+        return assets
     for quote in ("USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB"):
         if symbol.endswith(quote):
             return symbol[: -len(quote)], quote
