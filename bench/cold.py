@@ -37,6 +37,17 @@ FLOORS: dict[str, tuple[str, ...]] = {
     "order_executor": ("sqlalchemy", "pydantic", "redis", "cryptography.fernet"),
     "price_updater": ("sqlalchemy", "pydantic", "redis"),
     "migrate": ("alembic", "sqlalchemy"),
+    # Not a target, for the note beside it: the API floor plus the two libraries every route
+    # loads by its first request anyway (the rate limit reads Redis, the log line is
+    # Powertools'), so that the ratio shows what import order cannot change.
+    "api_served": (
+        "fastapi",
+        "mangum",
+        "sqlalchemy",
+        "pydantic",
+        "redis",
+        "aws_lambda_powertools.logging",
+    ),
 }
 API_FUNCTIONS = [r.function for r in ROUTES]
 FUNCTIONS = API_FUNCTIONS + [w.function for w in WORKERS]
@@ -142,6 +153,8 @@ def run(
     workdir.mkdir(exist_ok=True)
     samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     floors_used = sorted({floor_of(n) for n in names})
+    if "api" in floors_used:
+        floors_used.append("api_served")
     try:
         # What round 0 of a first run would do: write the bytecode caches every run then reads.
         subprocess.run(
@@ -194,6 +207,9 @@ def _figures(
         after_call = set(runs[0].get("modules_after_invocation", []))
         rss_mib = runs[-1]["peak_rss_kib"] / 1024  # the run that made the warm calls
         is_api = name in API_FUNCTIONS
+        served = ""
+        if is_api and floor_ms.get("api_served"):
+            served = f"; {import_ms / floor_ms['api_served']:.2f}x the floor with redis + logging"
         figure = Figure(
             "cold",
             f"{name} import",
@@ -202,7 +218,8 @@ def _figures(
             floor=floor_ms.get(floor),
             target=f"<= {API_RATIO}x floor" if is_api else "",
             n=len(runs),
-            note=f"floor: {floor}; first call {first_ms:.0f} ms; {runs[0]['module_count']} modules",
+            note=f"floor: {floor}; first call {first_ms:.0f} ms; {runs[0]['module_count']} modules"
+            + served,
         )
         if is_api and figure.ratio is not None:
             figure.met = figure.ratio <= API_RATIO
