@@ -47,7 +47,8 @@ ERRORS: dict[int, tuple[int, str]] = {
     -2014: (401, "API-key format invalid."),
     -2015: (401, "Invalid API-key, IP, or permissions for action."),
 }
-SIGNED_PATHS = {"/api/v3/order", "/api/v3/account"}
+SIGNED_PATHS = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades"}
+TRADES_PATH = "/api/v3/myTrades"
 FAULT_KINDS = {"timeout", "500", "503", "429", "418"} | {str(code) for code in ERRORS}
 
 
@@ -107,6 +108,8 @@ class BinanceFake:
         self.locked: dict[str, Decimal] = {}
         self.orders: dict[str, dict[str, Any]] = {}  # latest order per clientOrderId
         self.placed_orders: list[dict[str, str]] = []  # params of every accepted placement
+        self.trades: list[dict[str, Any]] = []  # every fill, as GET /api/v3/myTrades lists it
+        self.market_fill_parts = 1  # a MARKET order fills in this many trades
         self.requests: list[ReceivedRequest] = []
         self.clock_skew_ms = 0
         self.latency_s = 0.0
@@ -236,6 +239,7 @@ class BinanceFake:
             ("POST", "/api/v3/order"): self.place,
             ("GET", "/api/v3/order"): lambda p: self.order_view(self.find(p, -2013)),
             ("DELETE", "/api/v3/order"): self.cancel,
+            ("GET", TRADES_PATH): self.my_trades,
         }
         if (method, path) not in routes:
             raise BinanceError(-1000, f"Unknown endpoint {method} {path}", status=404)
@@ -351,27 +355,90 @@ class BinanceFake:
         }  # fmt: skip
         self.free[spend_asset] -= spend
         if kind == "MARKET":
-            self._fill(order, base, quote, qty, price)
+            step = Decimal(self._filter(symbol, "LOT_SIZE")["stepSize"])
+            part = (qty / self.market_fill_parts / step).to_integral_value(ROUND_FLOOR) * step
+            while Decimal(order["executedQty"]) < qty:
+                rest = qty - Decimal(order["executedQty"])
+                self._fill(order, rest if part == 0 or rest < 2 * part else part, price)
         else:
             self.locked[spend_asset] = self.locked.get(spend_asset, Decimal(0)) + spend
         self.orders[client_id] = order
         self.placed_orders.append(dict(p))
         return self.order_view(order, placed=True)
 
+    def _filter(self, symbol: str, kind: str) -> dict[str, Any]:
+        return next(f for f in self.symbols[symbol]["filters"] if f["filterType"] == kind)
+
     def _fill(
-        self, order: dict[str, Any], base: str, quote: str, qty: Decimal, price: Decimal
+        self, order: dict[str, Any], qty: Decimal, price: Decimal, maker: bool = False
     ) -> None:
+        """Execute `qty` of `order` at `price` as one trade, charging 0.1% of what it receives."""
+        spec = self.symbols[order["symbol"]]
+        base, quote = spec["baseAsset"], spec["quoteAsset"]
         cost = qty * price
-        received_asset, received = (base, qty) if order["side"] == "BUY" else (quote, cost)
+        buying = order["side"] == "BUY"
+        received_asset, received = (base, qty) if buying else (quote, cost)
         commission = (received * COMMISSION_RATE).quantize(EIGHT_PLACES)
         self.free[received_asset] = (
             self.free.get(received_asset, Decimal(0)) + received - commission
         )
-        order.update(status="FILLED", executedQty=fmt8(qty), cummulativeQuoteQty=fmt8(cost))
-        order["fills"] = [
-            {"price": fmt8(price), "qty": fmt8(qty), "commission": fmt8(commission),
-             "commissionAsset": received_asset, "tradeId": next(self._ids)}
-        ]  # fmt: skip
+        executed = Decimal(order["executedQty"]) + qty
+        status = "FILLED" if executed >= Decimal(order["origQty"]) else "PARTIALLY_FILLED"
+        now = self.server_time_ms()
+        order.update(
+            status=status,
+            executedQty=fmt8(executed),
+            cummulativeQuoteQty=fmt8(Decimal(order["cummulativeQuoteQty"]) + cost),
+            updateTime=now,
+        )
+        trade = {
+            "symbol": order["symbol"], "id": next(self._ids), "orderId": order["orderId"],
+            "orderListId": -1, "price": fmt8(price), "qty": fmt8(qty), "quoteQty": fmt8(cost),
+            "commission": fmt8(commission), "commissionAsset": received_asset, "time": now,
+            "isBuyer": buying, "isMaker": maker, "isBestMatch": True,
+        }  # fmt: skip
+        self.trades.append(trade)
+        # The FULL placement answer lists the same trades, with the same commission.
+        order["fills"].append(
+            {"price": trade["price"], "qty": trade["qty"], "commission": trade["commission"],
+             "commissionAsset": received_asset, "tradeId": trade["id"]}
+        )  # fmt: skip
+
+    def fill_resting(self, client_order_id: str, qty: Decimal | str | None = None) -> None:
+        """Fill `qty` (default: the rest) of a resting LIMIT order at its price, as a maker."""
+        with self._lock:
+            order = self.orders[client_order_id]
+            assert order["status"] in ("NEW", "PARTIALLY_FILLED"), order["status"]
+            left = Decimal(order["origQty"]) - Decimal(order["executedQty"])
+            amount = Decimal(qty) if qty is not None else left
+            assert 0 < amount <= left
+            spec, price = self.symbols[order["symbol"]], Decimal(order["price"])
+            if order["side"] == "BUY":
+                self.locked[spec["quoteAsset"]] -= amount * price
+            else:
+                self.locked[spec["baseAsset"]] -= amount
+            self._fill(order, amount, price, maker=True)
+
+    def my_trades(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        """GET /api/v3/myTrades: the account's trades of one symbol (one order), oldest first."""
+        symbol = params.get("symbol")
+        if not symbol:
+            raise BinanceError(-1102, "Mandatory parameter 'symbol' was not sent.")
+        if symbol not in self.symbols:
+            raise BinanceError(-1121)
+        limit = int(params.get("limit", "500"))
+        if not 0 < limit <= 1000:
+            raise BinanceError(-1102, "Illegal value for parameter 'limit'.")
+        from_id = int(params.get("fromId", "0"))
+        order_id = params.get("orderId")
+        found = [
+            trade
+            for trade in self.trades
+            if trade["symbol"] == symbol
+            and (order_id is None or str(trade["orderId"]) == order_id)
+            and trade["id"] >= from_id
+        ]
+        return sorted(found, key=lambda trade: int(trade["id"]))[:limit]
 
     def order_view(self, order: dict[str, Any], placed: bool = False) -> dict[str, Any]:
         """An order as GET /order shows it, or as POST /order answers it (newOrderRespType FULL)."""
@@ -387,7 +454,8 @@ class BinanceFake:
         order = self.find(params, -2011)
         if order["status"] not in ("NEW", "PARTIALLY_FILLED"):
             raise BinanceError(-2011)
-        spec, qty = self.symbols[order["symbol"]], Decimal(order["origQty"])
+        spec = self.symbols[order["symbol"]]
+        qty = Decimal(order["origQty"]) - Decimal(order["executedQty"])
         buying = order["side"] == "BUY"
         asset = spec["quoteAsset"] if buying else spec["baseAsset"]
         amount = qty * Decimal(order["price"]) if buying else qty

@@ -189,6 +189,76 @@ def test_get_order_on_an_unknown_client_id_returns_none(
     assert fake.requests_to("GET", ORDER_PATH)[0].params["origClientOrderId"] == "never-placed"
 
 
+# --- the fee of a looked-up order: the account trade list ------------------------------------
+
+TRADES_PATH = "/api/v3/myTrades"
+
+
+def test_a_looked_up_fill_gets_the_fee_its_placement_answer_reported(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    fake.market_fill_parts = 3
+    placed = exchange.place_order(market_buy("fee-1", quantity="0.003"))
+    found = exchange.get_order("BTCUSDT", "fee-1")
+    assert found is not None
+    assert (found.executed_qty, found.fee_asset) == (D("0.003"), None)  # GET /order: no fills
+
+    completed = exchange.with_commission(found)
+
+    assert (completed.fee, completed.fee_asset) == (placed.fee, placed.fee_asset)
+    assert (completed.fee, completed.fee_asset) == (D("0.000003"), "BTC")
+    assert isinstance(completed.fee, Decimal)
+    (read,) = fake.requests_to("GET", TRADES_PATH)
+    assert (read.params["symbol"], read.params["orderId"]) == ("BTCUSDT", placed.exchange_order_id)
+    assert "signature" in read.params
+
+
+def test_an_order_with_more_trades_than_one_page_is_read_page_by_page(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    fake.market_fill_parts = 1500  # 0.00001 BTC each: 1500 trades
+    placed = exchange.place_order(market_buy("fee-2", quantity="0.015"))
+    found = exchange.get_order("BTCUSDT", "fee-2")
+    assert found is not None
+
+    completed = exchange.with_commission(found)
+
+    assert (completed.fee, completed.fee_asset) == (placed.fee, placed.fee_asset)
+    first, second = fake.requests_to("GET", TRADES_PATH)
+    assert "fromId" not in first.params
+    assert int(second.params["fromId"]) > 0
+
+
+def test_no_trade_list_is_read_without_a_fill_or_for_a_known_fee(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    placed = exchange.place_order(market_buy("fee-3"))
+    exchange.place_order(limit_buy("fee-4"))
+    resting = exchange.get_order("ETHUSDT", "fee-4")
+    assert resting is not None
+
+    assert exchange.with_commission(placed) == placed
+    assert exchange.with_commission(resting) == resting
+    assert fake.requests_to("GET", TRADES_PATH) == []
+
+
+def test_a_trade_list_that_lags_the_order_or_fails_is_retryable(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    fake.market_fill_parts = 2
+    exchange.place_order(market_buy("fee-5", quantity="0.002"))
+    found = exchange.get_order("BTCUSDT", "fee-5")
+    assert found is not None
+    fake.trades.pop()  # the list does not show the order's last trade yet
+
+    with pytest.raises(RetryableExchangeError, match="does not show all fills"):
+        exchange.with_commission(found)
+    fake.fail_next("503", path=TRADES_PATH)
+    with pytest.raises(RetryableExchangeError) as raised:
+        exchange.with_commission(found)
+    assert not isinstance(raised.value, OutcomeUnknown)  # a read: nothing may have happened
+
+
 def test_cancel_order_cancels_by_client_id_and_unlocks_funds(
     fake: BinanceFake, exchange: BinanceExchange
 ) -> None:

@@ -75,6 +75,9 @@ class DiesAfterPlacing:
     def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         return self.real.get_order(symbol, client_order_id)
 
+    def with_commission(self, result: OrderResult) -> OrderResult:
+        return self.real.with_commission(result)
+
     def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult:
         return self.real.cancel_order(symbol, client_order_id)
 
@@ -234,6 +237,12 @@ def test_after_a_crash_between_placing_and_recording_the_retry_finds_and_records
     assert recorded["status"] == "FILLED"
     assert recorded["exchange_order_id"] == str(
         binance_fake.orders[trade["client_order_id"]]["orderId"]
+    )
+    # The look-up has no fills: the fee comes from the trade list, as placing would have said.
+    (fill,) = binance_fake.orders[trade["client_order_id"]]["fills"]
+    assert (D(recorded["fee"]), recorded["fee_asset"]) == (
+        D(fill["commission"]),
+        fill["commissionAsset"],
     )
     assert len(binance_fake.placed_orders) == 1
     assert len(binance_fake.requests_to("POST", "/api/v3/order")) == 1

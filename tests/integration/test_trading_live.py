@@ -418,9 +418,7 @@ def test_the_price_update_syncs_a_live_open_order_to_what_binance_reports(
     trade = run(order_queue, token, body)
     assert trade["status"] == "NEW"
     # The order fills on Binance while nobody is looking.
-    binance_fake.orders[trade["client_order_id"]].update(
-        status="FILLED", executedQty="0.00200000", cummulativeQuoteQty="188.00000000"
-    )
+    binance_fake.fill_resting(trade["client_order_id"])
 
     report = refresh_prices(FixedSource(BTCUSDT="95000"))
     order_queue.drain()
@@ -429,6 +427,7 @@ def test_the_price_update_syncs_a_live_open_order_to_what_binance_reports(
     synced = get_trade(token, trade["id"])
     assert synced["status"] == "FILLED"
     assert (D(synced["executed_qty"]), D(synced["avg_price"])) == (D("0.002"), D(94000))
+    assert (D(synced["fee"]), synced["fee_asset"]) == (D("0.000002"), "BTC")
     assert len(binance_fake.placed_orders) == 1
 
 
@@ -445,14 +444,14 @@ def test_a_cancel_that_arrives_after_the_order_filled_records_the_fill(
     }
     trade = run(order_queue, token, body)
     assert cancel(token, trade["id"]).status == 202
-    binance_fake.orders[trade["client_order_id"]].update(
-        status="FILLED", executedQty="0.00200000", cummulativeQuoteQty="188.00000000"
-    )
+    binance_fake.fill_resting(trade["client_order_id"])
 
     order_queue.drain()
 
     assert len(binance_fake.requests_to("DELETE", ORDER_PATH)) == 1  # Binance: unknown order
-    assert get_trade(token, trade["id"])["status"] == "FILLED"
+    filled = get_trade(token, trade["id"])
+    assert filled["status"] == "FILLED"
+    assert (D(filled["fee"]), filled["fee_asset"]) == (D("0.000002"), "BTC")
 
 
 def test_an_order_whose_key_was_removed_before_it_executed_is_rejected(

@@ -54,6 +54,7 @@ class OrderResult:
     executed_qty: Decimal
     cumulative_quote_qty: Decimal
     fee: Decimal = Decimal(0)
+    # None: the answer listed no fills, so the fee is not known (a look-up or cancel answer).
     fee_asset: str | None = None
 
     @property
@@ -82,6 +83,10 @@ class Exchange(Protocol):
 
     def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         """Look an order up by our client id; None when the exchange does not know it."""
+        ...
+
+    def with_commission(self, result: OrderResult) -> OrderResult:
+        """`result` with the fee of its fills, for a look-up or cancel answer that has none."""
         ...
 
     def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult:

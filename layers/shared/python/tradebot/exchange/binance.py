@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Final
 
@@ -39,6 +40,7 @@ from tradebot.exchange.base import (
     OrderResult,
     SymbolFilters,
 )
+from tradebot.exchange.commission import commission_of, trades_up_to
 from tradebot.exchange.filters import format_decimal, parse_filters
 
 DEFAULT_TIMEOUT_S: Final = 5.0
@@ -52,6 +54,8 @@ _OUTCOME_UNKNOWN_CODES: Final = frozenset({-1006, -1007})
 # -1003 too much request weight, -1015 too many new orders.
 _RATE_LIMIT_CODES: Final = frozenset({-1003, -1015})
 _ORDER_DOES_NOT_EXIST: Final = -2013
+# GET /myTrades answers at most 1000 trades a call; an order with more is read page by page.
+_TRADES_PAGE: Final = 1000
 
 _STATUSES: Final[Mapping[str, ExchangeOrderStatus]] = {
     "NEW": "NEW",
@@ -79,17 +83,9 @@ def _order_result(data: Mapping[str, Any], client_order_id: str | None = None) -
     status = _STATUSES.get(str(data.get("status")))
     if status is None:
         raise ExchangeError(f"Binance returned an unknown order status {data.get('status')!r}")
-    fills: list[Mapping[str, Any]] = list(data.get("fills") or [])
-    fee_asset = str(fills[0]["commissionAsset"]) if fills else None
-    # Binance charges every fill of one order in the same asset, so the fills add up.
-    fee = sum(
-        (
-            Decimal(str(fill["commission"]))
-            for fill in fills
-            if fill["commissionAsset"] == fee_asset
-        ),
-        Decimal(0),
-    )
+    # Only a placement answer (newOrderRespType FULL) lists fills; a look-up or a cancel answer
+    # has none, so its fee is unknown (fee_asset None) until `with_commission` reads it.
+    fee, fee_asset = commission_of(list(data.get("fills") or []))
     return OrderResult(
         symbol=str(data["symbol"]),
         client_order_id=client_order_id or str(data["clientOrderId"]),
@@ -395,6 +391,35 @@ class BinanceExchange:
                 return None
             raise
         return _order_result(data)
+
+    def with_commission(self, result: OrderResult) -> OrderResult:
+        """`result` with its fills' commission, read from the account trade list (GET /myTrades).
+
+        A look-up or cancel answer has no fills. The trade list costs request weight (up to 20),
+        so it is read only for an order that has executed and whose fee is not known yet.
+        Retryable when the list does not show all of `executed_qty` yet.
+        """
+        if result.executed_qty == 0 or result.fee_asset is not None:
+            return result
+        order_id = result.exchange_order_id
+        params: dict[str, Any] = {
+            "symbol": result.symbol,
+            "orderId": int(order_id),
+            "limit": _TRADES_PAGE,
+        }
+        trades: list[Mapping[str, Any]] = []
+        while True:
+            page = self._signed("trade list", lambda client: client.get_my_trades(**params))
+            trades.extend(page)
+            fills = trades_up_to(trades, order_id, result.executed_qty)
+            if fills is not None:
+                fee, fee_asset = commission_of(fills)
+                return replace(result, fee=fee, fee_asset=fee_asset)
+            if len(page) < _TRADES_PAGE:
+                raise RetryableExchangeError(
+                    f"Binance's trade list does not show all fills of order {order_id} yet"
+                )
+            params["fromId"] = int(page[-1]["id"]) + 1
 
     def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult:
         """Cancel an open order by our client id."""

@@ -237,6 +237,10 @@ class PaperExchange:
                               exchange_order_id=trade.exchange_order_id or "")  # fmt: skip
         return _result_of(trade)
 
+    def with_commission(self, result: OrderResult) -> OrderResult:
+        """`result` as it is: the paper exchange reports every fill with its fee."""
+        return result
+
     def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult:
         """Cancel a resting order and release what it locked."""
         trade = self._resting(client_order_id)

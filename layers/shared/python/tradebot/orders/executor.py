@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Label, Row, Table, Update, bindparam, select, update
@@ -39,6 +40,7 @@ from tradebot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+NOTHING_RECORDED = Decimal(0)
 LiveExchangeFactory = Callable[[ExchangeCredentials], Exchange]
 
 
@@ -223,6 +225,7 @@ class Executor:
             )
             if result is None:
                 result = place_order_safely(exchange, request, self.attempts, self.sleep)
+            result = self._with_fee(exchange, result, NOTHING_RECORDED)
         except PermanentExchangeError as exc:
             detail = exc.detail
             self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", detail))
@@ -313,6 +316,8 @@ class Executor:
             exchange = self.live_exchange(credentials)
             try:
                 found = exchange.get_order(request.symbol, request.client_order_id)
+                if found is not None:
+                    found = self._final_fee(exchange, found)
             except RetryableExchangeError:
                 found, unknown = None, True  # nothing more can be learned now; FAILED says so
             finally:
@@ -346,7 +351,7 @@ class Executor:
                 )
                 return
             credentials = load_credentials(session, trade.user_id)
-            symbol, client_id = trade.symbol, trade.client_order_id
+            symbol, client_id, recorded = trade.symbol, trade.client_order_id, trade.executed_qty
         if credentials is None:
             return  # without a key nothing can be canceled; the order stays as Binance has it
         live = self.live_exchange(credentials)
@@ -361,6 +366,9 @@ class Executor:
                 if found is None:
                     return
                 result = found
+            # Neither a cancel answer nor a look-up lists fills: a fill since the last report
+            # needs its fee read before it is recorded.
+            result = self._with_fee(live, result, recorded)
         finally:
             _close(live)
         self._finish(trade_id, lambda s, t: record_result(s, t, result))
@@ -378,7 +386,7 @@ class Executor:
                     record_result(session, trade, result)
                 return
             credentials = load_credentials(session, trade.user_id)
-            symbol, client_id = trade.symbol, trade.client_order_id
+            symbol, client_id, recorded = trade.symbol, trade.client_order_id, trade.executed_qty
         if credentials is None:
             return
         live = self.live_exchange(credentials)
@@ -386,10 +394,45 @@ class Executor:
             found = with_retries(
                 lambda: live.get_order(symbol, client_id), self.attempts, sleep=self.sleep
             )
+            if found is not None:
+                found = self._with_fee(live, found, recorded)
         finally:
             _close(live)
         if found is not None:
             self._finish(trade_id, lambda s, t: record_result(s, t, found))
+
+    # --- fees ---------------------------------------------------------------------------
+
+    def _with_fee(self, exchange: Exchange, result: OrderResult, recorded: Decimal) -> OrderResult:
+        """`result` with the fee of its fills when it reports fills beyond `recorded` without one.
+
+        A look-up or cancel answer lists no fills, so their commission is read from the trade
+        list. A retryable failure is raised: the message is delivered again and the order looked
+        up again (a read; the claim keeps it from being placed twice), so the fill reaches the
+        position with its fee. A permanent refusal records the fill with its fee unknown, as no
+        retry would change that answer.
+        """
+        if result.fee_asset is not None or result.executed_qty <= recorded:
+            return result
+        try:
+            return with_retries(
+                lambda: exchange.with_commission(result), self.attempts, sleep=self.sleep
+            )
+        except PermanentExchangeError as exc:
+            _fee_unknown(result, exc)
+            return result
+
+    def _final_fee(self, exchange: Exchange, found: OrderResult) -> OrderResult:
+        """On the last delivery: the fee if it can be read now, else the fill without it.
+
+        There is no later delivery to wait for, and failing a trade Binance has filled would
+        lose the fill; so it is recorded, with its fee unknown (`fee_asset` empty).
+        """
+        try:
+            return self._with_fee(exchange, found, NOTHING_RECORDED)
+        except RetryableExchangeError as exc:
+            _fee_unknown(found, exc)
+            return found
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -399,6 +442,13 @@ class Executor:
             trade = session.scalar(_LOCK_FOR_OUTCOME, {"trade_id": trade_id})
             if trade is not None:
                 apply(session, trade)
+
+
+def _fee_unknown(result: OrderResult, error: Exception) -> None:
+    logger.warning(
+        "fill recorded without its fee: the trade list could not be read",
+        extra={"client_order_id": result.client_order_id, "error": str(error)},
+    )
 
 
 def _close(exchange: object) -> None:

@@ -51,8 +51,9 @@ def record_result(session: Session, trade: Trade, result: OrderResult) -> None:
         return
     new_qty = result.executed_qty - trade.executed_qty
     new_quote = result.cumulative_quote_qty - trade.cumulative_quote_qty
-    # Only a placement answer lists fills and their commission; a look-up (GET /order) has
-    # none. Such a report says nothing about fees, so it must not reset the fee recorded so far.
+    # Only a placement answer lists fills and their commission; for a look-up or cancel answer
+    # the executor reads them from the trade list. A report without them (fee_asset None: the
+    # fill's fee is unknown) must not reset the fee recorded so far.
     fee_known = result.fee_asset is not None
     fee = result.fee if fee_known else trade.fee
     new_fee = fee - trade.fee
