@@ -14,7 +14,8 @@ import pytest
 from pydantic import SecretStr
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.exchange.base import OrderRequest
-from tradebot.exchange.binance import BinanceExchange, ClientPool
+from tradebot.exchange.binance import BinanceExchange
+from tradebot.exchange.clients import ClientPool
 from tradebot.exchange.factory import binance_clients, binance_exchange
 
 from tests.fakes.binance_server import BinanceFake

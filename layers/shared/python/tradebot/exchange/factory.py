@@ -16,7 +16,8 @@ from tradebot.market.symbols import all_filters
 from tradebot.settings import get_settings
 
 if TYPE_CHECKING:
-    from tradebot.exchange.binance import BinanceExchange, ClientPool
+    from tradebot.exchange.binance import BinanceExchange
+    from tradebot.exchange.clients import ClientPool
 
 
 def latest_price(symbol: str) -> Decimal:
@@ -41,7 +42,7 @@ def paper_exchange(session: Session, user_id: str) -> PaperExchange:
 @cache
 def binance_clients() -> ClientPool:
     """The idle Binance clients of this execution environment (see `ClientPool`)."""
-    from tradebot.exchange.binance import ClientPool
+    from tradebot.exchange.clients import ClientPool
 
     return ClientPool()
 

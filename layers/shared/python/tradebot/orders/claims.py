@@ -1,0 +1,143 @@
+"""Claiming a queued trade: the guarded UPDATE that lets one executor place it, at most once.
+
+The first claim takes an unclaimed PENDING trade; the take-over, a live trade whose claim's
+lease has run out. Which of the two matched says whether an earlier attempt may have reached the
+exchange (then the order is looked up by client id before anything is placed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Label, Row, Table, Update, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from tradebot.crypto.vault import ExchangeCredentials, get_vault
+from tradebot.db.models import ApiCredential, Trade
+from tradebot.errors import RetryableExchangeError
+from tradebot.exchange.base import OrderRequest
+from tradebot.settings import get_settings
+
+
+class OrderInProgress(RetryableExchangeError):
+    """Another executor holds this trade right now; the message is retried later."""
+
+
+_TRADES = cast(Table, Trade.__table__)
+_CREDENTIALS = cast(Table, ApiCredential.__table__)
+
+
+# Claiming: a guarded UPDATE that also returns the order, so a claim costs one round trip. The
+# first claim takes an unclaimed trade, paper or live; the take-over, a live trade whose claim's
+# lease has run out (a paper trade is claimed and placed in one transaction: never half-done).
+_CLAIM = (
+    update(_TRADES)
+    .where(_TRADES.c.id == bindparam("trade_id"), _TRADES.c.status == "PENDING")
+    .values(claimed_at=bindparam("now"), claimed_by=bindparam("worker_id"))
+)
+_ORDER = (
+    _TRADES.c.user_id,
+    _TRADES.c.trading_mode,
+    _TRADES.c.symbol,
+    _TRADES.c.side,
+    _TRADES.c.type,
+    _TRADES.c.client_order_id,
+    _TRADES.c.quantity,
+    _TRADES.c.quote_quantity,
+    _TRADES.c.price,
+    _TRADES.c.stop_price,
+)
+_KEY_COLUMNS = ("api_key_encrypted", "api_secret_encrypted", "testnet")
+_KEY_OF_USER = select(*(_CREDENTIALS.c[name] for name in _KEY_COLUMNS)).where(
+    _CREDENTIALS.c.user_id == bindparam("user_id")
+)
+
+
+def _owners_key(column: str) -> Label[Any]:
+    """The trade owner's stored `column` (NULL without a key), as a correlated sub-select."""
+    owners = select(_CREDENTIALS.c[column]).where(_CREDENTIALS.c.user_id == _TRADES.c.user_id)
+    return owners.scalar_subquery().label(column)
+
+
+def _claims(with_key: bool) -> tuple[Update, Update]:
+    """The first claim and the take-over, returning the order (and the owner's key)."""
+    returned = _ORDER + tuple(_owners_key(name) for name in _KEY_COLUMNS) if with_key else _ORDER
+    claim = _CLAIM.returning(*returned)
+    take_over = claim.where(
+        _TRADES.c.trading_mode != "paper", _TRADES.c.claimed_at <= bindparam("lease_end")
+    )
+    return claim.where(_TRADES.c.claimed_at.is_(None)), take_over
+
+
+# On PostgreSQL the claim returns the owner's (encrypted) key too. SQLite renders RETURNING
+# without table names, which would turn the sub-select's correlation into `user_id = user_id`
+# (anyone's key): there, the single-process dev database, the key is read by a second statement.
+_CLAIMS_WITH_KEY = _claims(with_key=True)
+_CLAIMS = _claims(with_key=False)
+_STATE = select(_TRADES.c.status, _TRADES.c.trading_mode).where(
+    _TRADES.c.id == bindparam("trade_id")
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed trade: whether an earlier attempt had claimed it, and for a live trade what
+    placing needs (a paper trade has no request here: it is placed from its row)."""
+
+    earlier: bool
+    request: OrderRequest | None = None
+    credentials: ExchangeCredentials | None = None
+
+
+def _request_of(row: Row[Any]) -> OrderRequest:
+    return OrderRequest(
+        symbol=row.symbol,
+        side=row.side,
+        type=row.type,
+        client_order_id=row.client_order_id,
+        quantity=row.quantity,
+        quote_quantity=row.quote_quantity,
+        price=row.price,
+        stop_price=row.stop_price,
+    )
+
+
+def _credentials(row: Row[Any] | None) -> ExchangeCredentials | None:
+    """The user's decrypted key, or None when it was removed (the trade cannot be placed)."""
+    if row is None or row.api_key_encrypted is None:
+        return None
+    vault = get_vault()
+    return ExchangeCredentials(
+        api_key=vault.decrypt(row.api_key_encrypted),
+        api_secret=vault.decrypt(row.api_secret_encrypted),
+        testnet=bool(row.testnet),
+    )
+
+
+def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) -> Claim | None:
+    """Claim a PENDING trade; None when there is nothing to place.
+
+    A guarded UPDATE claims the trade and returns what placing needs (on PostgreSQL the
+    owner's stored key too). Which guarded UPDATE matched says whether the trade was claimed
+    before, not a row read earlier: that read may predate another attempt's claim and
+    release. A paper trade is claimed only when unclaimed, in the transaction that places it.
+    """
+    with_key = session.get_bind().dialect.name == "postgresql"
+    first_claim, take_over = _CLAIMS_WITH_KEY if with_key else _CLAIMS
+    params = {"trade_id": trade_id, "now": now, "worker_id": worker_id}
+    row = session.execute(first_claim, params).one_or_none()
+    earlier = row is None
+    if row is None:
+        lease = timedelta(seconds=get_settings().order_claim_lease_s)
+        row = session.execute(take_over, {**params, "lease_end": now - lease}).one_or_none()
+    if row is None:
+        state = session.execute(_STATE, {"trade_id": trade_id}).one_or_none()
+        if state is None or state.status != "PENDING" or state.trading_mode == "paper":
+            return None
+        raise OrderInProgress("Another executor is placing this order")
+    if row.trading_mode == "paper":
+        return Claim(earlier=False)
+    key = row if with_key else session.execute(_KEY_OF_USER, {"user_id": row.user_id}).one_or_none()
+    return Claim(earlier=earlier, request=_request_of(row), credentials=_credentials(key))
