@@ -99,10 +99,37 @@ def delete_note(session: Session, user_id: str, note_id: str) -> None:
     invalidate_on_commit(session, CACHE_NAMESPACE, user_id)
 
 
+# A page is read as plain rows, not Note objects: nothing in it is changed, and skipping the
+# identity map and attribute instrumentation halves the cost of a cache miss.
+_LIST_COLUMNS = (
+    Note.id,
+    Note.title,
+    Note.content,
+    Note.is_pinned,
+    Note.trade_id,
+    Note.created_at,
+    Note.updated_at,
+)
+
+
+def _tags_of(session: Session, note_ids: list[str]) -> dict[str, list[str]]:
+    """Each note's tags, alphabetical (as `Note.tags` orders them)."""
+    tags: dict[str, list[str]] = {}
+    if note_ids:
+        query = (
+            select(NoteTag.note_id, NoteTag.tag)
+            .where(NoteTag.note_id.in_(note_ids))
+            .order_by(NoteTag.note_id, NoteTag.tag)
+        )
+        for note_id, tag in session.execute(query):
+            tags.setdefault(note_id, []).append(tag)
+    return tags
+
+
 def _list_query(
     user_id: str, tag: str | None, pinned: bool | None, cursor: str | None
-) -> Select[Note]:
-    query = select(Note).where(Note.user_id == user_id)
+) -> Select[str, str, str, bool, str | None, datetime, datetime]:
+    query = select(*_LIST_COLUMNS).where(Note.user_id == user_id)
     if tag is not None:
         query = query.where(
             Note.id.in_(select(NoteTag.note_id).where(NoteTag.tag == tag.strip().lower()))
@@ -141,13 +168,27 @@ def list_notes(
     """The user's notes, pinned first then newest, one page at a time (read-through cached)."""
 
     def load() -> dict[str, object]:
-        rows = list(session.scalars(_list_query(user_id, tag, pinned, cursor).limit(limit + 1)))
+        rows = session.execute(_list_query(user_id, tag, pinned, cursor).limit(limit + 1)).all()
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
             next_cursor = encode_cursor([last.is_pinned, last.created_at.isoformat(), last.id])
-        page = Page[NotePublic](items=[_public(n) for n in rows], next_cursor=next_cursor)
+        tags = _tags_of(session, [row.id for row in rows])
+        items = [
+            NotePublic(
+                id=row.id,
+                title=row.title,
+                content=row.content,
+                tags=tags.get(row.id, []),
+                is_pinned=row.is_pinned,
+                trade_id=row.trade_id,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+            for row in rows
+        ]
+        page = Page[NotePublic](items=items, next_cursor=next_cursor)
         return page.model_dump(mode="json")
 
     params = f"{limit}|{cursor}|{tag}|{pinned}"
