@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -58,14 +60,30 @@ def delete_api_key(session: Session, user_id: str) -> None:
     session.execute(delete(ApiCredential).where(ApiCredential.user_id == user_id))
 
 
-def load_credentials(session: Session, user_id: str) -> ExchangeCredentials | None:
-    """Decrypted credentials for the exchange client, or None in paper mode."""
-    credential = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
-    if credential is None:
+class StoredKey(Protocol):
+    """What a stored key is decrypted from: an `ApiCredential`, or a row with its columns."""
+
+    @property
+    def api_key_encrypted(self) -> str | None: ...
+    @property
+    def api_secret_encrypted(self) -> str | None: ...
+    @property
+    def testnet(self) -> bool | None: ...
+
+
+def decrypt_credentials(stored: StoredKey | None) -> ExchangeCredentials | None:
+    """The decrypted key, or None when none is stored."""
+    if stored is None or stored.api_key_encrypted is None or stored.api_secret_encrypted is None:
         return None
     vault = get_vault()
     return ExchangeCredentials(
-        api_key=vault.decrypt(credential.api_key_encrypted),
-        api_secret=vault.decrypt(credential.api_secret_encrypted),
-        testnet=credential.testnet,
+        api_key=vault.decrypt(stored.api_key_encrypted),
+        api_secret=vault.decrypt(stored.api_secret_encrypted),
+        testnet=bool(stored.testnet),
     )
+
+
+def load_credentials(session: Session, user_id: str) -> ExchangeCredentials | None:
+    """Decrypted credentials for the exchange client, or None in paper mode."""
+    credential = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+    return decrypt_credentials(credential)

@@ -14,7 +14,8 @@ keeps the thread pool for its own requests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
 from typing import Any
@@ -36,17 +37,24 @@ def _install() -> None:
         anyio.to_thread.run_sync = _run_sync  # type: ignore[assignment]
 
 
+@contextmanager
+def _marked() -> Iterator[None]:
+    """Sync code run by the tasks of this context, and the tasks it starts, runs inline."""
+    mark = _inline.set(True)
+    try:
+        yield
+    finally:
+        _inline.reset(mark)
+
+
 def one_request_at_a_time[Handler: Callable[..., Any]](handler: Handler) -> Handler:
     """`handler`, with the sync parts of its request run inline instead of in worker threads."""
     _install()
 
     @wraps(handler)
     def invoke(*args: Any, **kwargs: Any) -> Any:
-        mark = _inline.set(True)
-        try:
+        with _marked():
             return handler(*args, **kwargs)
-        finally:
-            _inline.reset(mark)
 
     return invoke  # type: ignore[return-value]
 
@@ -73,8 +81,5 @@ class InlineSync:
         if scope["type"] != "http" or self.keep_threads(scope):
             await self.app(scope, receive, send)
             return
-        mark = _inline.set(True)
-        try:
+        with _marked():
             await self.app(scope, receive, send)
-        finally:
-            _inline.reset(mark)

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Label, Row, Table, Update, bindparam, select, update
+from sqlalchemy import Label, Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from tradebot.crypto.vault import ExchangeCredentials, get_vault
+from tradebot.accounts.service import decrypt_credentials, load_credentials
+from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.models import ApiCredential, Trade
 from tradebot.errors import RetryableExchangeError
 from tradebot.exchange.base import OrderRequest
+from tradebot.orders.mapping import request_of
 from tradebot.settings import get_settings
 
 
@@ -50,9 +52,6 @@ _ORDER = (
     _TRADES.c.stop_price,
 )
 _KEY_COLUMNS = ("api_key_encrypted", "api_secret_encrypted", "testnet")
-_KEY_OF_USER = select(*(_CREDENTIALS.c[name] for name in _KEY_COLUMNS)).where(
-    _CREDENTIALS.c.user_id == bindparam("user_id")
-)
 
 
 def _owners_key(column: str) -> Label[Any]:
@@ -91,31 +90,6 @@ class Claim:
     credentials: ExchangeCredentials | None = None
 
 
-def _request_of(row: Row[Any]) -> OrderRequest:
-    return OrderRequest(
-        symbol=row.symbol,
-        side=row.side,
-        type=row.type,
-        client_order_id=row.client_order_id,
-        quantity=row.quantity,
-        quote_quantity=row.quote_quantity,
-        price=row.price,
-        stop_price=row.stop_price,
-    )
-
-
-def _credentials(row: Row[Any] | None) -> ExchangeCredentials | None:
-    """The user's decrypted key, or None when it was removed (the trade cannot be placed)."""
-    if row is None or row.api_key_encrypted is None:
-        return None
-    vault = get_vault()
-    return ExchangeCredentials(
-        api_key=vault.decrypt(row.api_key_encrypted),
-        api_secret=vault.decrypt(row.api_secret_encrypted),
-        testnet=bool(row.testnet),
-    )
-
-
 def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) -> Claim | None:
     """Claim a PENDING trade; None when there is nothing to place.
 
@@ -139,5 +113,5 @@ def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) 
         raise OrderInProgress("Another executor is placing this order")
     if row.trading_mode == "paper":
         return Claim(earlier=False)
-    key = row if with_key else session.execute(_KEY_OF_USER, {"user_id": row.user_id}).one_or_none()
-    return Claim(earlier=earlier, request=_request_of(row), credentials=_credentials(key))
+    credentials = decrypt_credentials(row) if with_key else load_credentials(session, row.user_id)
+    return Claim(earlier=earlier, request=request_of(row), credentials=credentials)
