@@ -12,7 +12,17 @@ from tradebot.exchange.base import ExchangeOrderStatus, OrderResult
 from tradebot.orders.recording import record_result
 from tradebot.orders.state import OPEN, TERMINAL, IllegalTransition, can_move, check_move
 
-ALL = ["PENDING", "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED", "FAILED"]
+ALL = [
+    "PENDING",
+    "RECONCILING",
+    "NEW",
+    "PARTIALLY_FILLED",
+    "FILLED",
+    "CANCELED",
+    "REJECTED",
+    "EXPIRED",
+    "FAILED",
+]
 
 LEGAL = [
     ("PENDING", "NEW"),
@@ -22,6 +32,14 @@ LEGAL = [
     ("PENDING", "REJECTED"),
     ("PENDING", "EXPIRED"),
     ("PENDING", "FAILED"),
+    ("PENDING", "RECONCILING"),
+    ("RECONCILING", "RECONCILING"),
+    ("RECONCILING", "NEW"),
+    ("RECONCILING", "PARTIALLY_FILLED"),
+    ("RECONCILING", "FILLED"),
+    ("RECONCILING", "CANCELED"),
+    ("RECONCILING", "EXPIRED"),
+    ("RECONCILING", "FAILED"),
     ("NEW", "NEW"),
     ("NEW", "PARTIALLY_FILLED"),
     ("NEW", "FILLED"),
@@ -47,6 +65,10 @@ ILLEGAL = [
     ("NEW", "PENDING"),
     ("NEW", "FAILED"),  # FAILED means never placed; an open order was placed
     ("PARTIALLY_FILLED", "REJECTED"),
+    ("RECONCILING", "PENDING"),  # a maybe-placed order is never queued for placing again
+    ("NEW", "RECONCILING"),
+    ("FAILED", "RECONCILING"),
+    ("REJECTED", "RECONCILING"),
 ]
 
 
@@ -80,7 +102,7 @@ def test_an_illegal_move_is_a_409_conflict() -> None:
 
 
 def test_open_and_terminal_states_partition_the_placed_states() -> None:
-    assert OPEN | TERMINAL | {"PENDING"} == set(ALL)
+    assert OPEN | TERMINAL | {"PENDING", "RECONCILING"} == set(ALL)
     assert not OPEN & TERMINAL
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic
 from tradebot.crypto.vault import ExchangeCredentials, get_vault
-from tradebot.db.models import ApiCredential, utcnow
+from tradebot.db.models import ApiCredential, new_id, utcnow
 from tradebot.errors import NotFound
 
 
@@ -37,6 +37,10 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
     if credential is None:
         credential = ApiCredential(user_id=user_id)
         session.add(credential)
+    else:
+        # A new key is a new credential: orders accepted for the old one are never placed
+        # with this one (the executor compares the trade's credential id).
+        credential.id = new_id()
     credential.exchange = "binance"
     credential.api_key_encrypted = vault.encrypt(api_key)
     credential.api_secret_encrypted = vault.encrypt(body.api_secret.get_secret_value())

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ForeignKey,
     Index,
@@ -107,6 +108,23 @@ class Trade(Base):
     exchange_order_id: Mapped[str | None] = mapped_column(String(64))
     client_order_id: Mapped[str] = mapped_column(String(36))
     trading_mode: Mapped[str] = mapped_column(String(8), default="paper")
+    # The account the order was accepted for (paper, testnet, live) and, off paper, the stored
+    # credential it was validated against: the executor places it with that credential only.
+    venue: Mapped[str] = mapped_column(String(8), default="paper")
+    credential_id: Mapped[str | None] = mapped_column(String(36))
+    # Every commission asset and amount, [{"asset": "BNB", "amount": "0.0001"}]; fee/fee_asset
+    # repeat the first. fee_pending: a fill was recorded whose fee could not be read yet.
+    fees: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    fee_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the last placement request left (our clock, aligned to the exchange's): the start of
+    # the window in which Binance may still accept it (timestamp + recvWindow).
+    placement_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # RECONCILING bookkeeping: since when, how many look-ups, and when absence was first seen.
+    reconcile_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reconcile_checks: Mapped[int] = mapped_column(Integer, default=0)
+    reconcile_absent_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A sync message is in flight since then (at most one per trade).
+    sync_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reason: Mapped[str | None] = mapped_column(String(500))
     # Idempotency-Key of the request that created the trade, and a hash of that request's body.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
@@ -140,6 +158,8 @@ class Position(Base):
     fills: Mapped[int] = mapped_column(Integer, default=0)
     wins: Mapped[int] = mapped_column(Integer, default=0)
     losses: Mapped[int] = mapped_column(Integer, default=0)
+    # PnL realized so far by the round trip still open (a win or loss is counted when it closes).
+    trip_pnl: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -19,8 +19,18 @@ from pydantic import (
 from tradebot.exchange.base import OrderType, Side
 
 TradeStatus = Literal[
-    "PENDING", "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED", "FAILED"
+    "PENDING",
+    "RECONCILING",
+    "NEW",
+    "PARTIALLY_FILLED",
+    "FILLED",
+    "CANCELED",
+    "REJECTED",
+    "EXPIRED",
+    "FAILED",
 ]
+# The account an order was accepted for, fixed at acceptance.
+Venue = Literal["paper", "testnet", "live"]
 
 _PLAIN = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,18})?$")
 MAX_AMOUNT = Decimal("1e15")
@@ -95,6 +105,13 @@ class TradeCreate(BaseModel):
     stop_price: Amount | None = Field(default=None, examples=["90000.00"])
 
 
+class FeePublic(BaseModel):
+    """One commission asset and the amount charged in it."""
+
+    asset: str
+    amount: DecimalOut
+
+
 class TradePublic(BaseModel):
     """A trade as its owner sees it."""
 
@@ -111,6 +128,8 @@ class TradePublic(BaseModel):
     avg_price: DecimalOut | None
     fee: DecimalOut
     fee_asset: str | None
+    fees: list[FeePublic]
+    venue: Venue
     exchange_order_id: str | None
     client_order_id: str
     reason: str | None

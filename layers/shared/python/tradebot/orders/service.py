@@ -56,8 +56,13 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
             existing = _replay(session, user_id, idempotency_key, request_hash)
             if existing is not None:
                 return public(existing)
-        live = session.scalar(select(ApiCredential.id).where(ApiCredential.user_id == user_id))
-        check_affordable(session, user_id, body, live=live is not None)
+        # The account is fixed here: the venue and the credential this order is checked
+        # against are the ones the executor will place it with, or it is not placed at all.
+        credential = session.execute(
+            select(ApiCredential.id, ApiCredential.testnet).where(ApiCredential.user_id == user_id)
+        ).one_or_none()
+        live = credential is not None
+        check_affordable(session, user_id, body, live=live)
         trade = Trade(
             user_id=user_id,
             symbol=body.symbol,
@@ -70,6 +75,8 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
             status="PENDING",
             client_order_id=uuid.uuid4().hex,
             trading_mode="live" if live else "paper",
+            venue=_venue(credential.testnet) if credential is not None else "paper",
+            credential_id=credential.id if credential is not None else None,
             idempotency_key=idempotency_key,
             request_hash=request_hash if idempotency_key else None,
         )
@@ -86,6 +93,10 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
         result = public(trade)
     _send(OrderMessage(trade_id=result.id, action="place"), user_id)
     return result
+
+
+def _venue(testnet: bool) -> str:
+    return "testnet" if testnet else "live"
 
 
 def _send(message: OrderMessage, user_id: str) -> None:

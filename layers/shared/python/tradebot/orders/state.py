@@ -8,11 +8,18 @@ from tradebot.errors import Conflict
 
 OPEN: Final = frozenset({"NEW", "PARTIALLY_FILLED"})
 TERMINAL: Final = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED", "FAILED"})
+# On the exchange or maybe on it: what counts against the open-order limits.
+MAY_BE_OPEN: Final = frozenset({"PENDING", "RECONCILING"}) | OPEN
 
+# What the exchange can say about an order that we were waiting to hear about.
+_EXCHANGE_STATES: Final = frozenset(
+    {"NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED"}
+)
 _NEXT: Final[dict[str, frozenset[str]]] = {
-    "PENDING": frozenset(
-        {"NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED", "FAILED"}
-    ),
+    # RECONCILING: the placement's answer was lost; the order may exist and is looked up.
+    "PENDING": _EXCHANGE_STATES | {"FAILED", "RECONCILING"},
+    # Found: whatever the exchange says; certainly absent: FAILED "not placed".
+    "RECONCILING": _EXCHANGE_STATES | {"FAILED", "RECONCILING"},
     "NEW": frozenset({"NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED", "REJECTED"}),
     "PARTIALLY_FILLED": frozenset({"PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED"}),
 }
