@@ -43,9 +43,18 @@ class OrderRequest:
     stop_price: Decimal | None = None
 
 
+# Every commission asset of an order's fills with the amount charged in it, in the order the
+# exchange first listed each asset.
+Fees = tuple[tuple[str, Decimal], ...]
+
+
 @dataclass(frozen=True)
 class OrderResult:
-    """What the exchange says about one order."""
+    """What the exchange says about one order, cumulative since it was placed.
+
+    `fees` lists every commission asset; `fee`/`fee_asset` are its first entry. Either may be
+    given: the other is derived from it.
+    """
 
     symbol: str
     client_order_id: str
@@ -56,6 +65,14 @@ class OrderResult:
     fee: Decimal = Decimal(0)
     # None: the answer listed no fills, so the fee is not known (a look-up or cancel answer).
     fee_asset: str | None = None
+    fees: Fees = ()
+
+    def __post_init__(self) -> None:
+        if self.fees:
+            object.__setattr__(self, "fee", self.fees[0][1])
+            object.__setattr__(self, "fee_asset", self.fees[0][0])
+        elif self.fee_asset is not None:
+            object.__setattr__(self, "fees", ((self.fee_asset, self.fee),))
 
     @property
     def avg_price(self) -> Decimal | None:

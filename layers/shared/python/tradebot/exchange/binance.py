@@ -82,7 +82,7 @@ def _order_result(data: Mapping[str, Any], client_order_id: str | None = None) -
         raise ExchangeError(f"Binance returned an unknown order status {data.get('status')!r}")
     # Only a placement answer (newOrderRespType FULL) lists fills; a look-up or a cancel answer
     # has none, so its fee is unknown (fee_asset None) until `with_commission` reads it.
-    fee, fee_asset = commission_of(list(data.get("fills") or []))
+    fees = commission_of(list(data.get("fills") or []))
     return OrderResult(
         symbol=str(data["symbol"]),
         client_order_id=client_order_id or str(data["clientOrderId"]),
@@ -93,8 +93,7 @@ def _order_result(data: Mapping[str, Any], client_order_id: str | None = None) -
         cumulative_quote_qty=Decimal(
             str(data.get("cummulativeQuoteQty", data.get("cumulativeQuoteQty", "0")))
         ),
-        fee=fee,
-        fee_asset=fee_asset,
+        fees=fees,
     )
 
 
@@ -330,8 +329,7 @@ class BinanceExchange:
             trades.extend(page)
             fills = trades_up_to(trades, order_id, result.executed_qty)
             if fills is not None:
-                fee, fee_asset = commission_of(fills)
-                return replace(result, fee=fee, fee_asset=fee_asset)
+                return replace(result, fees=commission_of(fills))
             if len(page) < _TRADES_PAGE:
                 raise RetryableExchangeError(
                     f"Binance's trade list does not show all fills of order {order_id} yet"

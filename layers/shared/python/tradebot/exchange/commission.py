@@ -6,38 +6,24 @@ fill learned by a look-up is charged exactly as the same fill learned from its p
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from tradebot.exchange.base import Fees
 
 
-def commission_of(fills: Sequence[Mapping[str, Any]]) -> tuple[Decimal, str | None]:
-    """The fills' commission summed in the first fill's asset, and that asset (None: no fills).
+def commission_of(fills: Sequence[Mapping[str, Any]]) -> Fees:
+    """Every asset the fills were charged in, with its exact sum; () when there are no fills.
 
-    Binance charges all fills of one order in the same asset as a rule. Should one be charged in
-    another (the BNB discount running out mid-order), a trade can record only one fee asset: the
-    first one is kept, as Binance listed it, and the rest is logged rather than added up as if
-    it were the same asset.
+    Binance charges all fills of one order in the same asset as a rule, but not always (the BNB
+    discount running out mid-order): then each asset is kept, in the order first listed.
     """
-    if not fills:
-        return Decimal(0), None
-    fee_asset = str(fills[0]["commissionAsset"])
-    fee = Decimal(0)
-    others: set[str] = set()
+    charged: dict[str, Decimal] = {}
     for fill in fills:
-        if fill["commissionAsset"] == fee_asset:
-            fee += Decimal(str(fill["commission"]))
-        else:
-            others.add(str(fill["commissionAsset"]))
-    if others:
-        logger.warning(
-            "fills charged in more than one asset; only the first is recorded",
-            extra={"fee_asset": fee_asset, "other_assets": sorted(others)},
-        )
-    return fee, fee_asset
+        asset = str(fill["commissionAsset"])
+        charged[asset] = charged.get(asset, Decimal(0)) + Decimal(str(fill["commission"]))
+    return tuple(charged.items())
 
 
 def trades_up_to(
