@@ -111,7 +111,7 @@ def test_the_dashboard_after_a_buy_and_a_partial_sell_shows_average_cost_pnl(
         "trades_total": 2,
         "volume": D(950) + D(384),
         "realized_pnl": realized.quantize(SHOWN),
-        "win_rate": D(1),
+        "win_rate": None,  # the round trip is still open: a partial sell is not a win
         "positions": [
             {
                 "symbol": "BTCUSDT",
@@ -140,9 +140,33 @@ def test_the_cached_dashboard_changes_after_a_new_fill(
     assert (before["trades_total"], after["trades_total"]) == (1, 2)
     assert D(after["volume"]) == D(950) + D("0.002") * D(94000)
     assert D(after["realized_pnl"]) < 0
-    assert after["win_rate"] == "0"
+    assert after["win_rate"] is None  # a partial sell: the round trip is still open
     assert D(after["positions"][0]["quantity"]) == D("0.00999") - D("0.002")
     assert after["balances"] != before["balances"]
+
+
+def test_the_win_rate_counts_closed_round_trips_not_fills(
+    order_queue: OrderQueueHarness, trader: User
+) -> None:
+    _, token = trader
+    held = D("0.01") - fee_down(D("0.01"))  # 0.00999 BTC after the buy's fee
+    set_prices(BTCUSDT="95000.00")
+    fill(token, order_queue, "BUY", "0.01")
+    set_prices(BTCUSDT="94000.00")
+    fill(token, order_queue, "SELL", "0.004")  # a loss on this part
+    set_prices(BTCUSDT="99000.00")
+    fill(token, order_queue, "SELL", format(held - D("0.004"), "f"))  # closes the trip, net up
+    assert dashboard(token)["win_rate"] == "1"  # one trip, a win: not one loss and one win
+
+    set_prices(BTCUSDT="99000.00")
+    fill(token, order_queue, "BUY", "0.01")
+    set_prices(BTCUSDT="90000.00")
+    fill(token, order_queue, "SELL", format(held, "f"))  # a second trip, a loss
+
+    board = dashboard(token)
+    assert board["win_rate"] == "0.5"
+    assert board["positions"] == []
+    assert board["trades_total"] == 5
 
 
 def test_unrealized_pnl_follows_the_latest_price_without_a_new_fill(

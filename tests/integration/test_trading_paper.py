@@ -90,6 +90,7 @@ def test_market_buy_by_quantity_fills_at_the_cached_price_with_the_fee_in_the_ba
     assert filled["status"] == "FILLED"
     assert (D(filled["executed_qty"]), D(filled["avg_price"])) == (D("0.01"), D(95000))
     assert (D(filled["fee"]), filled["fee_asset"]) == (D("0.00001"), "BTC")
+    assert filled["fees"] == [{"asset": "BTC", "amount": "0.00001"}]  # every asset, as strings
     assert filled["exchange_order_id"] == f"paper-{filled['client_order_id']}"
     assert balances(user_id) == {"USDT": (USDT_AFTER_BUY, 0), "BTC": (BTC_AFTER_BUY, 0)}
     assert D("9050") == USDT_AFTER_BUY
@@ -131,6 +132,7 @@ def test_market_sell_by_quantity_pays_the_fee_in_the_quote_asset(
     assert (proceeds, fee) == (D(480), D("0.48"))
     assert filled["status"] == "FILLED"
     assert (D(filled["fee"]), filled["fee_asset"]) == (fee, "USDT")
+    assert filled["fees"] == [{"asset": "USDT", "amount": "0.48"}]
     assert D(filled["avg_price"]) == D(96000)
     assert balances(user_id) == {
         "USDT": (USDT_AFTER_BUY + proceeds - fee, 0),

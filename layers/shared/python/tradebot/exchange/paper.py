@@ -258,8 +258,7 @@ class PaperExchange:
             status="CANCELED",
             executed_qty=result.executed_qty,
             cumulative_quote_qty=result.cumulative_quote_qty,
-            fee=result.fee,
-            fee_asset=result.fee_asset,
+            fees=result.fees,
         )
 
 
@@ -291,6 +290,5 @@ def _result_of(trade: Trade) -> OrderResult:
         status=trade.status,  # type: ignore[arg-type]
         executed_qty=trade.executed_qty,
         cumulative_quote_qty=trade.cumulative_quote_qty,
-        fee=trade.fee,
-        fee_asset=trade.fee_asset,
+        fees=tuple((fee["asset"], Decimal(fee["amount"])) for fee in trade.fees or []),
     )

@@ -124,6 +124,8 @@ def build_dashboard(session: Session, user_id: str) -> Dashboard:
                 unrealized_pnl=((last - entry) * quantity).quantize(SHOWN) if last else None,
             )
         )
+    # Won among closed round trips (flat -> flat) that made or lost money; partial sells of an
+    # open trip and break-even trips do not count.
     decided = wins + losses
     return Dashboard(
         trading_mode="live" if live else "paper",
