@@ -86,6 +86,7 @@ class PaperExchange:
             select(PaperBalance)
             .where(PaperBalance.user_id == self.user_id, PaperBalance.asset == asset)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
         if row is None:
             row = PaperBalance(user_id=self.user_id, asset=asset, free=ZERO, locked=ZERO)
@@ -205,6 +206,9 @@ class PaperExchange:
             select(Trade)
             .where(Trade.user_id == self.user_id, Trade.client_order_id == client_order_id)
             .with_for_update()
+            # Refreshed, not the copy this session may hold: a fill or cancel that committed
+            # while we waited for the lock must be seen, or its funds would move twice.
+            .execution_options(populate_existing=True)
         )
         if trade is None or trade.exchange_order_id is None:
             raise UnknownOrder("Order does not exist.", code=-2013)

@@ -59,11 +59,14 @@ _LOCK_FOR_OUTCOME = (
             Trade.cumulative_quote_qty,
             Trade.fee,
             Trade.fee_asset,
+            Trade.fees,
+            Trade.fee_pending,
             Trade.exchange_order_id,
         )
     )
     .where(Trade.id == bindparam("trade_id"))
     .with_for_update()
+    .execution_options(populate_existing=True)
 )
 
 
@@ -214,7 +217,7 @@ class Executor:
 
     def _cancel(self, trade_id: str) -> None:
         with unit_of_work() as session:
-            trade = session.get(Trade, trade_id)
+            trade = session.get(Trade, trade_id, with_for_update=True, populate_existing=True)
             if trade is None or trade.status not in OPEN:
                 if trade is not None and trade.status == "PENDING":
                     raise OrderInProgress("The order is still being placed")
@@ -251,7 +254,7 @@ class Executor:
     def _sync(self, trade_id: str) -> None:
         """Bring an open order up to date: paper matches it against the latest price."""
         with unit_of_work() as session:
-            trade = session.get(Trade, trade_id)
+            trade = session.get(Trade, trade_id, with_for_update=True, populate_existing=True)
             if trade is None or trade.status not in OPEN:
                 return
             if trade.trading_mode == "paper":
