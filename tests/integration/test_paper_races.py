@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy import event
@@ -33,6 +33,7 @@ from tests.trading_support import (
 )
 
 User = tuple[str, str]
+Action = Literal["cancel", "sync"]
 HOLD_S = 1.5
 LIMIT_BUY = {
     "symbol": "BTCUSDT",
@@ -87,13 +88,15 @@ def interleaving() -> Iterator[dict[str, threading.Event]]:
         event.remove(engine, "after_cursor_execute", executed)
 
 
-def race(trade_id: str, first: str, second: str, events: dict[str, threading.Event]) -> list[Any]:
+def race(
+    trade_id: str, first: Action, second: Action, events: dict[str, threading.Event]
+) -> list[Any]:
     """Run `first` until it is about to commit, then `second`; each one's exception or None."""
     outcomes: list[Any] = [None, None]
 
-    def run(index: int, action: str) -> None:
+    def run(index: int, action: Action) -> None:
         try:
-            Executor().execute(OrderMessage(trade_id=trade_id, action=action))  # type: ignore[arg-type]
+            Executor().execute(OrderMessage(trade_id=trade_id, action=action))
         except Exception as exc:  # noqa: BLE001 - recorded for the assertions
             outcomes[index] = exc
 
@@ -133,5 +136,5 @@ def test_a_fill_racing_a_cancel_leaves_the_order_canceled_and_its_funds_released
 
     assert outcomes == [None, None]
     trade = trade_row(resting)
-    assert (trade.status, trade.executed_qty) == ("CANCELED", 0)
-    assert balances(user_id) == {"USDT": (STARTING_USDT, 0)}
+    assert (trade.status, trade.executed_qty) == ("CANCELED", D(0))
+    assert balances(user_id) == {"USDT": (STARTING_USDT, D(0))}
