@@ -108,6 +108,11 @@ def trade_rows(
                 avg_price=price if filled else None,
                 fee=quantity * price * Decimal("0.001") if filled else Decimal(0),
                 fee_asset="USDT" if filled else None,
+                fees=(
+                    [{"asset": "USDT", "amount": format(quantity * price * Decimal("0.001"), "f")}]
+                    if filled
+                    else []
+                ),
                 exchange_order_id=str(1_000_000 + i) if state != "PENDING" else None,
                 client_order_id=uuid.uuid4().hex,
                 trading_mode=mode,
