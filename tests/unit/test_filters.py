@@ -119,6 +119,22 @@ def test_parse_filters_reads_a_binance_exchange_info_entry() -> None:
         min_price=D("0.01"),
         max_price=D("1000000"),
         min_notional=D("5"),
+        max_notional=D("9000000"),
+        apply_min_to_market=True,
+        apply_max_to_market=False,
+        notional_avg_price_mins=5,
+        market_min_qty=D(0),
+        market_max_qty=D("86.60698795"),
+        market_step_size=D(0),
+        bid_multiplier_up=D(5),
+        bid_multiplier_down=D("0.2"),
+        ask_multiplier_up=D(5),
+        ask_multiplier_down=D("0.2"),
+        percent_avg_price_mins=5,
+        max_num_orders=200,
+        max_num_algo_orders=5,
+        quote_precision=8,
+        spot_trading=True,
     )
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
+from decimal import Decimal
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -14,18 +17,37 @@ from tradebot.exchange.snapshot import load_snapshot_filters
 FILTERS = ("market", "filters")
 FILTERS_TTL_S = 6 * 3600
 
+# SymbolFilters' fields by how they are stored: Decimals as plain strings (exact), the rest as
+# JSON's own strings, numbers and booleans.
+_TEXT = {"symbol", "base_asset", "quote_asset"}
+_NUMBERS = {f.name for f in fields(SymbolFilters) if f.type in ("int", int)}
+_FLAGS = {f.name for f in fields(SymbolFilters) if f.type in ("bool", bool)}
 
-def _encode(filters: SymbolFilters) -> dict[str, str]:
-    return {name: format(value, "f") if not isinstance(value, str) else value
-            for name, value in vars(filters).items()}  # fmt: skip
+
+def _encode(filters: SymbolFilters) -> dict[str, Any]:
+    return {
+        name: format(value, "f") if isinstance(value, Decimal) else value
+        for name, value in vars(filters).items()
+    }
 
 
-def _decode(raw: dict[str, str]) -> SymbolFilters:
-    from decimal import Decimal
-
-    text_fields = {"symbol", "base_asset", "quote_asset"}
-    values = {k: (v if k in text_fields else Decimal(v)) for k, v in raw.items()}
-    return SymbolFilters(**values)  # type: ignore[arg-type]
+def _decode(raw: dict[str, Any]) -> SymbolFilters:
+    """Filters as cached; a field the cached JSON lacks (written by an older version) keeps
+    its default, and one this version does not know is ignored."""
+    values: dict[str, Any] = {}
+    for field in fields(SymbolFilters):
+        if field.name not in raw:
+            continue
+        value = raw[field.name]
+        if field.name in _TEXT:
+            values[field.name] = str(value)
+        elif field.name in _NUMBERS:
+            values[field.name] = int(value)
+        elif field.name in _FLAGS:
+            values[field.name] = bool(value)
+        else:
+            values[field.name] = Decimal(str(value))
+    return SymbolFilters(**values)
 
 
 def store_filters(filters: dict[str, SymbolFilters]) -> None:
