@@ -15,7 +15,9 @@ from tradebot.exchange.base import SymbolFilters
 from tradebot.exchange.snapshot import load_snapshot_filters
 
 FILTERS = ("market", "filters")
-FILTERS_TTL_S = 6 * 3600
+# The updater refreshes exchangeInfo daily; three days of TTL ride out two failed refreshes
+# before validation falls back to the shipped snapshot.
+FILTERS_TTL_S = 3 * 24 * 3600
 
 # SymbolFilters' fields by how they are stored: Decimals as plain strings (exact), the rest as
 # JSON's own strings, numbers and booleans.
