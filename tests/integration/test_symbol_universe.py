@@ -4,24 +4,29 @@ exchangeInfo once a day, and still reads all prices in one request."""
 from __future__ import annotations
 
 import copy
+import json
 import time
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from tradebot.cache.client import get_redis, key
 from tradebot.exchange.snapshot import load_exchange_info, load_snapshot_filters
+from tradebot.market import symbols
 from tradebot.market.prices import read_prices
-from tradebot.market.symbols import FILTERS, all_filters
+from tradebot.market.symbols import FILTERS, all_filters, filters_for, store_filters
 from tradebot.market.updater import (
     FILTERS_REFRESH_S,
     FILTERS_REFRESHED,
     BinanceSource,
     refresh_prices,
+    symbol_list_due,
 )
 
 from tests.fakes import binance_server
 from tests.fakes.binance_server import BinanceFake
 
+D = Decimal
 EXCHANGE_INFO = "/api/v3/exchangeInfo"
 TICKER = "/api/v3/ticker/price"
 DAY_S = 24 * 3600
@@ -104,3 +109,57 @@ def test_a_failed_refresh_keeps_the_cached_symbols_priced_and_is_retried_next_ti
     assert get_redis().get(key(*FILTERS_REFRESHED)) is None
     refresh_prices(BinanceSource())
     assert "NEWUSDT" in all_filters()
+
+
+# --- the cached list in each process --------------------------------------------------------
+
+
+def test_a_newly_stored_list_is_seen_at_once_and_decoded_once_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[str] = []
+    decode = symbols._decode
+
+    def counting(raw: dict[str, Any]) -> Any:
+        decoded.append(raw["symbol"])
+        return decode(raw)
+
+    monkeypatch.setattr(symbols, "_decode", counting)
+    snapshot = load_snapshot_filters()
+    btc_only = {"BTCUSDT": snapshot["BTCUSDT"]}
+
+    store_filters(snapshot)
+    for _ in range(3):
+        assert all_filters() == snapshot
+    assert len(decoded) == len(snapshot)
+    store_filters(btc_only)
+
+    assert all_filters() == btc_only
+    assert filters_for("BTCUSDT") == snapshot["BTCUSDT"]
+    assert len(decoded) == len(snapshot) + 1
+
+
+def test_without_the_cached_list_the_snapshot_is_used_even_after_a_process_decoded_one() -> None:
+    snapshot = load_snapshot_filters()
+    store_filters({"BTCUSDT": snapshot["BTCUSDT"]})
+    assert list(all_filters()) == ["BTCUSDT"]
+
+    get_redis().delete(key(*FILTERS))
+
+    assert all_filters() == snapshot
+
+
+def test_a_list_cached_by_the_previous_version_still_loads_and_is_refreshed_at_once() -> None:
+    old = {"ETHUSDT": {
+        "symbol": "ETHUSDT", "base_asset": "ETH", "quote_asset": "USDT", "tick_size": "0.01",
+        "step_size": "0.0001", "min_qty": "0.0001", "max_qty": "9000", "min_price": "0.01",
+        "max_price": "1000000", "min_notional": "5",
+    }}  # fmt: skip
+    redis = get_redis()
+    redis.set(key(*FILTERS), json.dumps(old))
+    redis.set(key(*FILTERS_REFRESHED), repr(time.time()))
+
+    filters = filters_for("ETHUSDT")
+
+    assert (filters.step_size, filters.max_num_orders) == (D("0.0001"), 0)
+    assert symbol_list_due()

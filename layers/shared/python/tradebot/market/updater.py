@@ -20,7 +20,7 @@ from tradebot.errors import ExchangeError
 from tradebot.exchange.base import SymbolFilters
 from tradebot.market.prices import read_prices, write_prices
 from tradebot.market.simulated import SimulatedMarket
-from tradebot.market.symbols import all_filters, store_filters
+from tradebot.market.symbols import FILTERS_VERSION, all_filters, store_filters
 from tradebot.orders.messages import OrderMessage
 from tradebot.orders.queue import enqueue
 from tradebot.orders.state import OPEN
@@ -68,7 +68,7 @@ class BinanceSource:
         exchange = binance_exchange()
         try:
             wanted = set(symbols)
-            if _symbols_due():
+            if symbol_list_due():
                 wanted = set(refresh_symbols(exchange)) or wanted
             # One request either way: every ticker costs the same weight as a list of them,
             # and a list of every symbol would not fit in a URL.
@@ -78,9 +78,14 @@ class BinanceSource:
             exchange.close()
 
 
-def _symbols_due() -> bool:
-    refreshed = get_redis().get(key(*FILTERS_REFRESHED))
-    return refreshed is None or time.time() - float(refreshed) > FILTERS_REFRESH_S
+def symbol_list_due() -> bool:
+    """Whether the cached symbol list is a day old, missing, or from before versions."""
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.get(key(*FILTERS_REFRESHED))
+    pipe.exists(key(*FILTERS_VERSION))
+    refreshed, versioned = pipe.execute()
+    # A list cached without a version predates the whole-exchange list: refresh it now.
+    return refreshed is None or not versioned or time.time() - float(refreshed) > FILTERS_REFRESH_S
 
 
 def refresh_symbols(exchange: BinanceExchange) -> dict[str, SymbolFilters]:
