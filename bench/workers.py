@@ -1,5 +1,5 @@
 """The workers: an executor batch of 10 users' orders at 20 ms exchange latency, and the price
-updater at 7 and at 400 symbols."""
+updater at the snapshot's symbols and at 400."""
 
 from __future__ import annotations
 
