@@ -121,7 +121,7 @@ def run(
             "mean_ms_at_memory": duration,
             "monthly": calls * per_call(duration, memory),
         }
-    updater = workers.get("updater", {}).get("7")
+    updater = workers.get("updater", {}).get("snapshot")
     if updater is not None:
         memory = choose_memory(functions.get("price_updater", {}).get("peak_rss_mib", 150.0))
         duration = stretched_ms(updater.mean_ms, memory)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from tradebot.cache.client import get_redis
+from tradebot.exchange.snapshot import load_snapshot_filters
 
 from devstack.functions import load_function
 from devstack.lambda_events import FakeLambdaContext, scheduled_event
@@ -115,10 +116,11 @@ def test_redis_stopped_degrades_as_documented_and_recovers_without_restart(
     services.redis.start()  # a replacement node: empty
     assert get_redis() is client  # the same client in the same process reconnects
     assert call("market_prices", token=token).body == {"items": []}
-    assert run_price_update()["prices"] == 7
+    symbols = len(load_snapshot_filters())
+    assert run_price_update()["prices"] == symbols
     prices = call("market_prices", token=token)
     assert prices.status == 200
-    assert len(prices.body["items"]) == 7
+    assert len(prices.body["items"]) == symbols
     assert call("health").body["status"] == "healthy"
     assert call("trades_create", token=token, body=MARKET_BUY).status == 202
     assert call("dashboard", token=token).status == 200

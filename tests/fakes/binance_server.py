@@ -330,9 +330,39 @@ class BinanceFake:
                 raise BinanceError(-1013, "Filter failure: PRICE_FILTER")
         if qty % step != 0 or qty < Decimal(f["LOT_SIZE"]["minQty"]):
             raise BinanceError(-1013, "Filter failure: LOT_SIZE")
-        if qty * price < Decimal(f["NOTIONAL"]["minNotional"]):
-            raise BinanceError(-1013, "Filter failure: NOTIONAL")
+        self._check_market_filters(f, str(side), str(kind), qty, price, self.prices[symbol])
         return client_id, qty, price
+
+    @staticmethod
+    def _check_market_filters(
+        f: dict[str, dict[str, Any]],
+        side: str,
+        kind: str,
+        qty: Decimal,
+        price: Decimal,
+        market: Decimal,
+    ) -> None:
+        """MARKET_LOT_SIZE, PERCENT_PRICE_BY_SIDE (around the fake's own price) and NOTIONAL."""
+        is_market = kind == "MARKET"
+        lot = f.get("MARKET_LOT_SIZE")
+        if is_market and lot is not None:
+            low, high, step = (Decimal(lot[k]) for k in ("minQty", "maxQty", "stepSize"))
+            if qty < low or (high and qty > high) or (step and (qty - low) % step != 0):
+                raise BinanceError(-1013, "Filter failure: MARKET_LOT_SIZE")
+        by_side = f.get("PERCENT_PRICE_BY_SIDE")
+        if not is_market and by_side is not None:
+            prefix = "bid" if side == "BUY" else "ask"
+            up = Decimal(by_side[f"{prefix}MultiplierUp"])
+            down = Decimal(by_side[f"{prefix}MultiplierDown"])
+            if price > market * up or price < market * down:
+                raise BinanceError(-1013, "Filter failure: PERCENT_PRICE_BY_SIDE")
+        notional, rule = qty * price, f.get("NOTIONAL", {})
+        low = Decimal(rule.get("minNotional", "0"))
+        high = Decimal(rule.get("maxNotional", "0"))
+        if (rule.get("applyMinToMarket", True) or not is_market) and notional < low:
+            raise BinanceError(-1013, "Filter failure: NOTIONAL")
+        if (rule.get("applyMaxToMarket", False) or not is_market) and high and notional > high:
+            raise BinanceError(-1013, "Filter failure: NOTIONAL")
 
     def place(self, p: dict[str, str]) -> dict[str, Any]:
         client_id, qty, price = self._parse_order(p)

@@ -99,7 +99,7 @@ def _create_known_ids(token: str) -> dict[str, list[str]]:
         for n in range(3)
     ]
     orders = [
-        {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "1000"},
+        {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "50000"},
         {"symbol": "ETHUSDT", "side": "BUY", "type": "MARKET", "quote_quantity": "25"},
         {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.0001"},
     ]

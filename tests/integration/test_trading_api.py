@@ -170,6 +170,7 @@ def test_without_an_idempotency_key_each_request_is_a_new_trade(trader: User) ->
             "quantity",
             "nearest valid: 21",
         ),
+        (limit_buy(quantity="0.001", price="950000"), "price", "nearest valid: 475000"),
     ],
     ids=[
         "tick-size",
@@ -182,6 +183,7 @@ def test_without_an_idempotency_key_each_request_is_a_new_trade(trader: User) ->
         "min-notional-market",
         "min-notional-quote",
         "step-size-whole-coins",
+        "percent-price-by-side",
     ],
 )
 def test_a_filter_breach_is_422_naming_the_field_and_the_nearest_valid_value(

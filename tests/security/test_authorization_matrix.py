@@ -34,7 +34,7 @@ def _own_note(token: str) -> str:
 
 def _own_trade(token: str) -> str:
     order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.01"}
-    reply = call("trades_create", token=token, body={**order, "price": "1000"})
+    reply = call("trades_create", token=token, body={**order, "price": "50000"})
     assert reply.status == 202, reply.raw_body
     return str(reply.body["id"])
 

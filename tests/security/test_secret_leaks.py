@@ -114,7 +114,7 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     flow.call("notes_list", token=alice_token)
     filled = flow.call("trades_create", token=alice_token, body=market_buy)
     _execute(filled.body["id"])
-    resting = flow.call("trades_create", token=alice_token, body={**limit_buy, "price": "1000"})
+    resting = flow.call("trades_create", token=alice_token, body={**limit_buy, "price": "50000"})
     flow.call("trades_cancel", token=alice_token, path_params={"trade_id": resting.body["id"]})
     flow.call("trades_list", token=alice_token)
     flow.call("dashboard", token=alice_token)

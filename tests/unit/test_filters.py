@@ -119,6 +119,22 @@ def test_parse_filters_reads_a_binance_exchange_info_entry() -> None:
         min_price=D("0.01"),
         max_price=D("1000000"),
         min_notional=D("5"),
+        max_notional=D("9000000"),
+        apply_min_to_market=True,
+        apply_max_to_market=False,
+        notional_avg_price_mins=5,
+        market_min_qty=D(0),
+        market_max_qty=D("86.60698795"),
+        market_step_size=D(0),
+        bid_multiplier_up=D(5),
+        bid_multiplier_down=D("0.2"),
+        ask_multiplier_up=D(5),
+        ask_multiplier_down=D("0.2"),
+        percent_avg_price_mins=5,
+        max_num_orders=200,
+        max_num_algo_orders=5,
+        quote_precision=8,
+        spot_trading=True,
     )
 
 
@@ -147,16 +163,27 @@ def test_parse_filters_without_lot_size_names_the_missing_filter() -> None:
         parse_filters(entry)
 
 
-def test_snapshot_holds_the_seven_symbols_with_binance_values() -> None:
+LARGEST_USDT_PAIRS = {
+    "BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT", "TRXUSDT",
+    "LINKUSDT", "AVAXUSDT", "DOTUSDT", "TONUSDT", "SHIBUSDT", "LTCUSDT", "BCHUSDT", "UNIUSDT",
+    "NEARUSDT", "APTUSDT", "ICPUSDT", "ETCUSDT", "FILUSDT", "ATOMUSDT", "ARBUSDT", "OPUSDT",
+    "XLMUSDT", "HBARUSDT", "INJUSDT", "SUIUSDT", "PEPEUSDT", "AAVEUSDT",
+}  # fmt: skip
+
+
+def test_snapshot_holds_at_least_the_fifty_largest_usdt_pairs_with_binance_values() -> None:
     filters = load_snapshot_filters()
 
-    assert set(filters) == {
-        "BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT"
-    }  # fmt: skip
+    assert len(filters) >= 50
+    assert set(filters) >= LARGEST_USDT_PAIRS
+    assert all(f.quote_asset == "USDT" for f in filters.values())
     assert (filters["ETHUSDT"].tick_size, filters["ETHUSDT"].step_size) == (D("0.01"), D("0.0001"))
     assert (filters["XRPUSDT"].tick_size, filters["XRPUSDT"].step_size) == (D("0.0001"), D("0.1"))
     assert (filters["DOGEUSDT"].tick_size, filters["DOGEUSDT"].step_size) == (D("0.00001"), D(1))
-    assert all(f.min_notional == 5 for f in filters.values())
+    # SHIB and PEPE trade at a fraction of a cent: eight-decimal ticks, whole-coin steps.
+    assert (filters["SHIBUSDT"].tick_size, filters["SHIBUSDT"].step_size) == (D("1E-8"), D(1))
+    assert (filters["PEPEUSDT"].tick_size, filters["PEPEUSDT"].step_size) == (D("1E-8"), D(1))
+    assert all(f.min_notional in (1, 5) for f in filters.values())
 
 
 def test_snapshot_callers_get_their_own_dicts() -> None:

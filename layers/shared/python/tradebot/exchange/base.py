@@ -13,20 +13,65 @@ ExchangeOrderStatus = Literal[
 ]
 
 
+ALGO_ORDER_TYPES: frozenset[str] = frozenset({"STOP_LOSS_LIMIT"})
+"""Our order types Binance counts against MAX_NUM_ALGO_ORDERS (its stop and take-profit kinds)."""
+
+ZERO = Decimal(0)
+
+
 @dataclass(frozen=True)
 class SymbolFilters:
-    """A symbol's trading rules from exchangeInfo (PRICE_FILTER, LOT_SIZE, (MIN_)NOTIONAL)."""
+    """A symbol's trading rules from exchangeInfo.
+
+    A zero limit (or multiplier, or count) means Binance does not apply that rule, as in
+    exchangeInfo itself; the fields after `min_notional` default to "not applied" so filters
+    cached before they existed still load.
+    """
 
     symbol: str
     base_asset: str
     quote_asset: str
+    # PRICE_FILTER and LOT_SIZE
     tick_size: Decimal
     step_size: Decimal
     min_qty: Decimal
     max_qty: Decimal
     min_price: Decimal
     max_price: Decimal
+    # NOTIONAL (or the older MIN_NOTIONAL)
     min_notional: Decimal
+    max_notional: Decimal = ZERO
+    apply_min_to_market: bool = True
+    apply_max_to_market: bool = False
+    notional_avg_price_mins: int = 0
+    # MARKET_LOT_SIZE: MARKET orders' quantity, on top of LOT_SIZE
+    market_min_qty: Decimal = ZERO
+    market_max_qty: Decimal = ZERO
+    market_step_size: Decimal = ZERO
+    # PERCENT_PRICE_BY_SIDE (or PERCENT_PRICE, the same range for both sides)
+    bid_multiplier_up: Decimal = ZERO
+    bid_multiplier_down: Decimal = ZERO
+    ask_multiplier_up: Decimal = ZERO
+    ask_multiplier_down: Decimal = ZERO
+    percent_avg_price_mins: int = 0
+    # MAX_NUM_ORDERS, MAX_NUM_ALGO_ORDERS: open orders allowed on the symbol
+    max_num_orders: int = 0
+    max_num_algo_orders: int = 0
+    # quoteAssetPrecision: decimals a quote amount (quoteOrderQty) may carry
+    quote_precision: int = 8
+    # isSpotTradingAllowed / permissionSets with SPOT
+    spot_trading: bool = True
+
+    @property
+    def percent_price_applies(self) -> bool:
+        """Whether PERCENT_PRICE_BY_SIDE bounds a limit price (it needs the market price)."""
+        multipliers = (
+            self.bid_multiplier_up,
+            self.bid_multiplier_down,
+            self.ask_multiplier_up,
+            self.ask_multiplier_down,
+        )
+        return any(multipliers)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,34 @@
-"""Binance symbol filters as pure Decimal functions: rounding, formatting, parsing, checking."""
+"""Binance symbol filters as pure Decimal functions: rounding, formatting, checking.
+
+`check_order` applies every spot filter the way Binance does before it accepts an order, so a
+breach is refused here, naming the field and the nearest value that would pass.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from tradebot.errors import FieldError, InvalidInput
-from tradebot.exchange.base import OrderRequest, OrderType, Side, SymbolFilters
+from tradebot.exchange.base import (
+    ALGO_ORDER_TYPES,
+    ZERO,
+    OrderRequest,
+    OrderType,
+    Side,
+    SymbolFilters,
+)
+from tradebot.exchange.exchange_info import parse_filters
 
-ZERO = Decimal(0)
+__all__ = [
+    "check_order",
+    "check_order_request",
+    "format_decimal",
+    "is_multiple",
+    "parse_filters",
+    "round_down",
+    "round_nearest",
+    "round_up",
+]
 
 
 def _round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
@@ -48,41 +67,6 @@ def format_decimal(value: Decimal) -> str:
         text = text.rstrip("0").rstrip(".")
     # Decimal keeps the sign of zero ('-0.000'); an exchange or a trader never wants to see it.
     return "0" if text in {"-0", ""} else text
-
-
-def _decimal_field(entry: Mapping[str, Any], key: str) -> Decimal:
-    try:
-        value = Decimal(str(entry[key]))
-    except (KeyError, InvalidOperation) as exc:
-        raise ValueError(f"filter {entry.get('filterType')} has no valid {key}") from exc
-    if not value.is_finite():
-        raise ValueError(f"filter {entry.get('filterType')} has a non-finite {key}")
-    return value
-
-
-def parse_filters(symbol_info: Mapping[str, Any]) -> SymbolFilters:
-    """Build `SymbolFilters` from one `symbols[]` entry of Binance's exchangeInfo."""
-    by_type = {entry["filterType"]: entry for entry in symbol_info.get("filters", [])}
-    symbol = str(symbol_info["symbol"])
-    try:
-        price_filter = by_type["PRICE_FILTER"]
-        lot_size = by_type["LOT_SIZE"]
-    except KeyError as exc:
-        raise ValueError(f"{symbol} has no {exc.args[0]} filter") from exc
-    # Binance replaced MIN_NOTIONAL with NOTIONAL; older listings and testnet may still send it.
-    notional = by_type.get("NOTIONAL") or by_type.get("MIN_NOTIONAL")
-    return SymbolFilters(
-        symbol=symbol,
-        base_asset=str(symbol_info["baseAsset"]),
-        quote_asset=str(symbol_info["quoteAsset"]),
-        tick_size=_decimal_field(price_filter, "tickSize"),
-        step_size=_decimal_field(lot_size, "stepSize"),
-        min_qty=_decimal_field(lot_size, "minQty"),
-        max_qty=_decimal_field(lot_size, "maxQty"),
-        min_price=_decimal_field(price_filter, "minPrice"),
-        max_price=_decimal_field(price_filter, "maxPrice"),
-        min_notional=_decimal_field(notional, "minNotional") if notional else ZERO,
-    )
 
 
 def _fmt(value: Decimal) -> str:
@@ -132,26 +116,42 @@ def _check_price(field: str, value: Decimal, f: SymbolFilters, errors: list[Fiel
         )
 
 
-def _check_quantity(value: Decimal, f: SymbolFilters, errors: list[FieldError]) -> bool:
-    if not _check_finite_positive("quantity", value, errors):
-        return False
-    if value < f.min_qty:
+def _on_grid(value: Decimal, origin: Decimal, step: Decimal, rounding: str) -> Decimal:
+    """`value` moved onto the grid `origin + k * step` (Binance's grids start at the minimum)."""
+    return _round_to_step(value - origin, step, rounding) + origin
+
+
+def _check_lot(
+    value: Decimal,
+    lot: tuple[Decimal, Decimal, Decimal],
+    grid: tuple[Decimal, Decimal],
+    filter_name: str,
+    errors: list[FieldError],
+) -> bool:
+    """`quantity` against one lot filter `(minQty, maxQty, stepSize)`; a 0 disables a rule.
+
+    `grid` is the (origin, step) a suggestion must sit on: LOT_SIZE's, which every order obeys.
+    """
+    low, high, step = lot
+    origin, grid_step = grid
+    if value < low:
         message = (
-            f"quantity {_fmt(value)} is below the minimum quantity {_fmt(f.min_qty)} "
-            f"(LOT_SIZE); nearest valid: {_fmt(f.min_qty)}"
+            f"quantity {_fmt(value)} is below the minimum quantity {_fmt(low)} "
+            f"({filter_name}); nearest valid: {_fmt(max(low, origin))}"
         )
-    elif f.max_qty and value > f.max_qty:
+    elif high and value > high:
+        nearest = _on_grid(high, origin, grid_step, ROUND_FLOOR)
         message = (
-            f"quantity {_fmt(value)} is above the maximum quantity {_fmt(f.max_qty)} "
-            f"(LOT_SIZE); nearest valid: {_fmt(round_down(f.max_qty, f.step_size))}"
+            f"quantity {_fmt(value)} is above the maximum quantity {_fmt(high)} "
+            f"({filter_name}); nearest valid: {_fmt(nearest)}"
         )
-    elif not is_multiple(value - f.min_qty, f.step_size):
-        nearest = round_nearest(value - f.min_qty, f.step_size) + f.min_qty
+    elif not is_multiple(value - low, step):
+        nearest = _on_grid(value, low, step, ROUND_HALF_UP)
         # Never suggest zero: the smallest tradable amount is minQty, or one step without it.
-        nearest = max(nearest, f.min_qty if f.min_qty > 0 else f.step_size)
+        nearest = max(nearest, low if low > 0 else step)
         message = (
-            f"quantity {_fmt(value)} is not a multiple of step size {_fmt(f.step_size)} "
-            f"(LOT_SIZE); nearest valid: {_fmt(nearest)}"
+            f"quantity {_fmt(value)} is not a multiple of step size {_fmt(step)} "
+            f"({filter_name}); nearest valid: {_fmt(nearest)}"
         )
     else:
         return True
@@ -159,39 +159,185 @@ def _check_quantity(value: Decimal, f: SymbolFilters, errors: list[FieldError]) 
     return False
 
 
-def _min_quantity_for_notional(f: SymbolFilters, price: Decimal) -> Decimal:
-    """The smallest quantity on the step grid whose notional at `price` meets the minimum."""
-    quantity = round_up(f.min_notional / price, f.step_size)
-    return max(quantity, f.min_qty)
+def _check_quantity(
+    value: Decimal, type: OrderType, f: SymbolFilters, errors: list[FieldError]
+) -> bool:
+    """LOT_SIZE for every order, then MARKET_LOT_SIZE on top for a MARKET order."""
+    if not _check_finite_positive("quantity", value, errors):
+        return False
+    grid = (f.min_qty, f.step_size)
+    if not _check_lot(value, (f.min_qty, f.max_qty, f.step_size), grid, "LOT_SIZE", errors):
+        return False
+    if type != "MARKET":
+        return True
+    market_lot = (f.market_min_qty, f.market_max_qty, f.market_step_size)
+    return _check_lot(value, market_lot, grid, "MARKET_LOT_SIZE", errors)
 
 
 def _check_notional(
-    quantity: Decimal, price: Decimal, f: SymbolFilters, errors: list[FieldError]
+    quantity: Decimal,
+    price: Decimal,
+    f: SymbolFilters,
+    errors: list[FieldError],
+    *,
+    market: bool,
 ) -> None:
+    """NOTIONAL: min and max for a priced order; for MARKET only what applyMin/MaxToMarket say."""
     # A bad price was reported already; a notional computed from it would only add noise.
     if not price.is_finite() or price <= 0:
         return
     notional = quantity * price
-    if notional < f.min_notional:
+    if (f.apply_min_to_market or not market) and notional < f.min_notional:
+        nearest = max(_on_grid(f.min_notional / price, f.min_qty, f.step_size, ROUND_CEILING),
+                      f.min_qty)  # fmt: skip
         errors.append(
             FieldError(
                 "quantity",
                 f"notional {_fmt(notional)} is below the minimum notional "
-                f"{_fmt(f.min_notional)} (NOTIONAL); nearest valid quantity: "
-                f"{_fmt(_min_quantity_for_notional(f, price))}",
+                f"{_fmt(f.min_notional)} (NOTIONAL); nearest valid quantity: {_fmt(nearest)}",
             )
         )
-
-
-def _check_quote_quantity(value: Decimal, f: SymbolFilters, errors: list[FieldError]) -> None:
-    if value < f.min_notional:
+    elif f.max_notional and (f.apply_max_to_market or not market) and notional > f.max_notional:
+        nearest = _on_grid(f.max_notional / price, f.min_qty, f.step_size, ROUND_FLOOR)
         errors.append(
             FieldError(
-                "quote_quantity",
-                f"quote_quantity {_fmt(value)} is below the minimum notional "
-                f"{_fmt(f.min_notional)} (NOTIONAL); nearest valid: {_fmt(f.min_notional)}",
+                "quantity",
+                f"notional {_fmt(notional)} is above the maximum notional "
+                f"{_fmt(f.max_notional)} (NOTIONAL); nearest valid quantity: {_fmt(nearest)}",
             )
         )
+
+
+def _check_percent_price(
+    side: Side, price: Decimal, reference: Decimal, f: SymbolFilters, errors: list[FieldError]
+) -> None:
+    """PERCENT_PRICE_BY_SIDE: a limit price within the side's multipliers of the market."""
+    up, down = (
+        (f.bid_multiplier_up, f.bid_multiplier_down)
+        if side == "BUY"
+        else (f.ask_multiplier_up, f.ask_multiplier_down)
+    )
+    highest, lowest = reference * up, reference * down
+    if up and price > highest:
+        bound, nearest = highest, _on_grid(highest, f.min_price, f.tick_size, ROUND_FLOOR)
+        where, multiplier = "above", up
+    elif down and price < lowest:
+        bound, nearest = lowest, _on_grid(lowest, f.min_price, f.tick_size, ROUND_CEILING)
+        where, multiplier = "below", down
+    else:
+        return
+    errors.append(
+        FieldError(
+            "price",
+            f"price {_fmt(price)} is {where} {_fmt(multiplier)}x the market price "
+            f"{_fmt(reference)} ({_fmt(bound)}) allowed for a {side} (PERCENT_PRICE_BY_SIDE); "
+            f"nearest valid: {_fmt(nearest)}",
+        )
+    )
+
+
+def _check_quote_quantity(
+    value: Decimal, reference: Decimal | None, f: SymbolFilters, errors: list[FieldError]
+) -> None:
+    """A MARKET order's spend: the quote asset's precision, NOTIONAL, and the quantity it buys."""
+    unit = Decimal(1).scaleb(-f.quote_precision)
+    if not is_multiple(value, unit):
+        nearest = max(round_nearest(value, unit), unit)
+        message = (
+            f"quote_quantity {_fmt(value)} has more than {f.quote_precision} decimals, the "
+            f"precision of {f.quote_asset} (quoteAssetPrecision); nearest valid: {_fmt(nearest)}"
+        )
+    elif f.apply_min_to_market and value < f.min_notional:
+        message = (
+            f"quote_quantity {_fmt(value)} is below the minimum notional "
+            f"{_fmt(f.min_notional)} (NOTIONAL); nearest valid: {_fmt(f.min_notional)}"
+        )
+    elif f.apply_max_to_market and f.max_notional and value > f.max_notional:
+        message = (
+            f"quote_quantity {_fmt(value)} is above the maximum notional "
+            f"{_fmt(f.max_notional)} (NOTIONAL); nearest valid: {_fmt(f.max_notional)}"
+        )
+    elif reference is not None and value > (most := _most_spend(f, reference)):
+        limit = _market_quantity_limit(f)
+        nearest = round_down(most, unit)
+        message = (
+            f"quote_quantity {_fmt(value)} buys more than the maximum quantity {_fmt(limit)} "
+            f"(MARKET_LOT_SIZE) at the market price {_fmt(reference)}; "
+            f"nearest valid: {_fmt(nearest)}"
+        )
+    else:
+        return
+    errors.append(FieldError("quote_quantity", message))
+
+
+def _priced(reference: Decimal | None) -> bool:
+    return reference is not None and reference.is_finite() and reference > 0
+
+
+def _market_quantity_limit(f: SymbolFilters) -> Decimal:
+    """The most a MARKET order may trade: the lower of LOT_SIZE's and MARKET_LOT_SIZE's max."""
+    limits = [limit for limit in (f.max_qty, f.market_max_qty) if limit > 0]
+    return min(limits, default=ZERO)
+
+
+def _most_spend(f: SymbolFilters, reference: Decimal) -> Decimal:
+    """The largest quote amount a MARKET order may spend at `reference` (infinite: no limit)."""
+    limit = _market_quantity_limit(f)
+    if not limit or not _priced(reference):
+        return Decimal("Infinity")
+    return limit * reference
+
+
+def _check_open_orders(
+    type: OrderType,
+    open_orders: int | None,
+    open_algo_orders: int | None,
+    f: SymbolFilters,
+    errors: list[FieldError],
+) -> None:
+    """MAX_NUM_ORDERS (every open order on the symbol) and MAX_NUM_ALGO_ORDERS (stops)."""
+    if open_orders is not None and f.max_num_orders and open_orders >= f.max_num_orders:
+        errors.append(
+            FieldError(
+                "symbol",
+                f"{f.symbol} already has {open_orders} open orders, the most allowed "
+                f"(MAX_NUM_ORDERS: {f.max_num_orders}); nearest valid: none until an open "
+                f"{f.symbol} order is canceled or filled",
+            )
+        )
+    elif (
+        type in ALGO_ORDER_TYPES
+        and open_algo_orders is not None
+        and f.max_num_algo_orders
+        and open_algo_orders >= f.max_num_algo_orders
+    ):
+        errors.append(
+            FieldError(
+                "type",
+                f"{f.symbol} already has {open_algo_orders} open {type} orders, the most "
+                f"allowed (MAX_NUM_ALGO_ORDERS: {f.max_num_algo_orders}); nearest valid: LIMIT",
+            )
+        )
+
+
+def _check_presence(
+    type: OrderType,
+    quantity: Decimal | None,
+    price: Decimal | None,
+    stop_price: Decimal | None,
+    quote_quantity: Decimal | None,
+    errors: list[FieldError],
+) -> None:
+    if type == "MARKET":
+        if (quantity is None) == (quote_quantity is None):
+            message = "a MARKET order needs exactly one of quantity or quote_quantity"
+            errors.append(FieldError("quantity", message))
+    elif quantity is None:
+        errors.append(FieldError("quantity", f"quantity is required for {type} orders"))
+    if type in ("LIMIT", "STOP_LOSS_LIMIT") and price is None:
+        errors.append(FieldError("price", f"price is required for {type} orders"))
+    if type == "STOP_LOSS_LIMIT" and stop_price is None:
+        errors.append(FieldError("stop_price", "stop_price is required for STOP_LOSS_LIMIT orders"))
 
 
 def check_order(
@@ -204,41 +350,40 @@ def check_order(
     stop_price: Decimal | None = None,
     reference_price: Decimal | None = None,
     quote_quantity: Decimal | None = None,
+    open_orders: int | None = None,
+    open_algo_orders: int | None = None,
 ) -> None:
     """Raise `InvalidInput` naming every field that breaks the symbol's filters.
 
-    The notional is `quantity * price` for LIMIT and STOP_LOSS_LIMIT, `quantity *
-    reference_price` for MARKET, or the `quote_quantity` a MARKET order spends. A MARKET order
-    without a reference price skips the notional check, since its fill price is unknown.
-    `side` does not change any filter today; it is taken so callers pass the whole order.
+    `reference_price` is the market price Binance compares with (its average price): the
+    notional of a MARKET order is `quantity * reference_price`, and PERCENT_PRICE_BY_SIDE
+    bounds a limit price around it. Without one, those two checks are skipped, since the
+    market is unknown; LIMIT and STOP_LOSS_LIMIT notionals use their own `price`.
+    `open_orders` / `open_algo_orders` are the user's open orders on the symbol (all, and
+    STOP_LOSS_LIMIT ones), for MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS; None skips them.
     """
-    del side  # Binance's PRICE_FILTER, LOT_SIZE and NOTIONAL are the same for both sides.
     errors: list[FieldError] = []
+    _check_presence(type, quantity, price, stop_price, quote_quantity, errors)
 
-    if type == "MARKET":
-        if (quantity is None) == (quote_quantity is None):
-            message = "a MARKET order needs exactly one of quantity or quote_quantity"
-            errors.append(FieldError("quantity", message))
-    elif quantity is None:
-        errors.append(FieldError("quantity", f"quantity is required for {type} orders"))
-    if type in ("LIMIT", "STOP_LOSS_LIMIT") and price is None:
-        errors.append(FieldError("price", f"price is required for {type} orders"))
-    if type == "STOP_LOSS_LIMIT" and stop_price is None:
-        errors.append(FieldError("stop_price", "stop_price is required for STOP_LOSS_LIMIT orders"))
-
-    quantity_ok = quantity is not None and _check_quantity(quantity, filters, errors)
+    quantity_ok = quantity is not None and _check_quantity(quantity, type, filters, errors)
+    price_errors = len(errors)
     if price is not None:
         _check_price("price", price, filters, errors)
+    if price is not None and len(errors) == price_errors and _priced(reference_price):
+        assert reference_price is not None
+        _check_percent_price(side, price, reference_price, filters, errors)
     if stop_price is not None:
         _check_price("stop_price", stop_price, filters, errors)
 
-    notional_price = reference_price if type == "MARKET" else price
+    market = type == "MARKET"
+    notional_price = reference_price if market else price
     if quantity is not None and quantity_ok and notional_price is not None:
-        _check_notional(quantity, notional_price, filters, errors)
+        _check_notional(quantity, notional_price, filters, errors, market=market)
     if quote_quantity is not None and _check_finite_positive(
         "quote_quantity", quote_quantity, errors
     ):
-        _check_quote_quantity(quote_quantity, filters, errors)
+        _check_quote_quantity(quote_quantity, reference_price, filters, errors)
+    _check_open_orders(type, open_orders, open_algo_orders, filters, errors)
 
     if errors:
         raise InvalidInput("; ".join(error.message for error in errors), errors)

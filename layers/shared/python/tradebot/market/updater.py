@@ -9,26 +9,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import or_, select
 
 from tradebot.cache.client import get_redis, key
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Trade
+from tradebot.errors import ExchangeError
+from tradebot.exchange.base import SymbolFilters
 from tradebot.market.prices import read_prices, write_prices
 from tradebot.market.simulated import SimulatedMarket
-from tradebot.market.symbols import all_filters, store_filters
+from tradebot.market.symbols import FILTERS_VERSION, all_filters, store_filters
 from tradebot.orders.messages import OrderMessage
 from tradebot.orders.queue import enqueue
 from tradebot.orders.state import OPEN
 from tradebot.settings import get_settings
 
+if TYPE_CHECKING:
+    from tradebot.exchange.binance import BinanceExchange
+
 logger = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 500
 FILTERS_REFRESHED = ("market", "filters_refreshed_at")
-FILTERS_REFRESH_S = 3600
+FILTERS_REFRESH_S = 24 * 3600  # exchangeInfo of every symbol: weight 20, once a day
 
 
 class PriceSource(Protocol):
@@ -54,7 +59,7 @@ class SimulatedSource:
 
 
 class BinanceSource:
-    """Binance's public ticker (no key needed); refreshes cached exchangeInfo hourly."""
+    """Binance's public ticker (no key needed); refreshes the symbol list once a day."""
 
     def fetch(self, symbols: Sequence[str]) -> dict[str, Decimal]:
         from tradebot.exchange.factory import binance_exchange
@@ -62,14 +67,48 @@ class BinanceSource:
 
         exchange = binance_exchange()
         try:
-            redis = get_redis()
-            refreshed = redis.get(key(*FILTERS_REFRESHED))
-            if refreshed is None or time.time() - float(refreshed) > FILTERS_REFRESH_S:
-                store_filters(with_retries(lambda: exchange.exchange_info_filters(symbols)))
-                redis.set(key(*FILTERS_REFRESHED), repr(time.time()))
-            return with_retries(lambda: exchange.ticker_prices(symbols))
+            wanted = set(symbols)
+            if symbol_list_due():
+                wanted = set(refresh_symbols(exchange)) or wanted
+            # One request either way: every ticker costs the same weight as a list of them,
+            # and a list of every symbol would not fit in a URL.
+            prices = with_retries(exchange.ticker_prices)
+            return {s: p for s, p in prices.items() if s in wanted}
         finally:
             exchange.close()
+
+
+def symbol_list_due() -> bool:
+    """Whether the cached symbol list is a day old, missing, or from before versions."""
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.get(key(*FILTERS_REFRESHED))
+    pipe.exists(key(*FILTERS_VERSION))
+    refreshed, versioned = pipe.execute()
+    # A list cached without a version predates the whole-exchange list: refresh it now.
+    return refreshed is None or not versioned or time.time() - float(refreshed) > FILTERS_REFRESH_S
+
+
+def refresh_symbols(exchange: BinanceExchange) -> dict[str, SymbolFilters]:
+    """Cache every symbol Binance trades on spot now, with its filters; {} when that failed.
+
+    The symbol list is the exchange's: listings and delistings arrive with the next refresh.
+    A failed refresh keeps the cached list and is retried at the next update, so the prices
+    of the symbols already known keep flowing meanwhile.
+    """
+    from tradebot.exchange.retry import with_retries
+
+    try:
+        listed = with_retries(exchange.exchange_info_filters)
+    except (ExchangeError, ValueError):
+        logger.warning("symbol list not refreshed; keeping the cached one", exc_info=True)
+        return {}
+    spot = {symbol: f for symbol, f in listed.items() if f.spot_trading}
+    if not spot:
+        logger.warning("exchangeInfo listed no spot symbol; keeping the cached list")
+        return {}
+    store_filters(spot)
+    get_redis().set(key(*FILTERS_REFRESHED), repr(time.time()))
+    return spot
 
 
 def default_source() -> PriceSource:
