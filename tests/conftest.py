@@ -129,3 +129,7 @@ def clean_state(test_environment: str) -> Iterator[None]:
     keys = list(redis.scan_iter(match=f"tbtest:{RUN_ID}:*", count=1000))
     if keys:
         redis.delete(*keys)
+    # The Binance request budget's per-process view (a back-off a test provoked) goes too.
+    from tradebot.exchange.weight import request_budget
+
+    request_budget.cache_clear()

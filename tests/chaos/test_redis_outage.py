@@ -72,6 +72,7 @@ def assert_degraded_as_documented(token: str, bound_s: float) -> int:
                 "database": "ok",
                 "cache": "down",
                 "exchange": "unknown",
+                "exchange_backoff_s": None,
             }
         else:
             assert reply.status < 500, (route.function, reply.raw_body)

@@ -93,6 +93,7 @@ def test_with_redis_unreachable_only_prices_are_503_and_health_says_the_cache_is
                 "database": "ok",
                 "cache": "down",
                 "exchange": "unknown",
+                "exchange_backoff_s": None,
             }
         else:
             assert reply.status < 500, (route.function, reply.status, reply.raw_body)

@@ -26,6 +26,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tradebot.exchange.snapshot import load_exchange_info, reference_prices
 
+from tests.fakes.binance_limits import RateLimits
+
 FAKE_API_KEY = "fake-api-key"
 FAKE_API_SECRET = "fake-api-secret"
 COMMISSION_RATE = Decimal("0.001")
@@ -115,6 +117,7 @@ class BinanceFake:
         self.latency_s = 0.0
         self.timeout_sleep_s = 2.0  # longer than any client timeout a test uses
         self._faults: deque[Fault] = deque()
+        self.limits = RateLimits()  # request weight per minute: 429 past it, 418 if ignored
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
@@ -191,6 +194,19 @@ class BinanceFake:
     def sleep(self, seconds: float) -> None:
         """Sleep that `stop()` interrupts."""
         self._stopping.wait(seconds)
+
+    @property
+    def weight_limit(self) -> int:
+        """Request weight a minute before Binance answers 429 (6000, as on binance.com)."""
+        return self.limits.weight_limit
+
+    @weight_limit.setter
+    def weight_limit(self, value: int) -> None:
+        self.limits.weight_limit = value
+
+    def used_weight(self) -> int:
+        """Request weight used in the current minute, as X-MBX-USED-WEIGHT-1M reports it."""
+        return self.limits.used_weight()
 
     def take_fault(self, path: str) -> Fault | None:
         with self._lock:
@@ -526,6 +542,11 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
                 fake.requests.append(ReceivedRequest(self.command, url.path, params, headers))
             if fake.latency_s:
                 fake.sleep(fake.latency_s)
+            refusal = fake.limits.admit(self.command, url.path, params)
+            if refusal is not None:
+                body = {"code": -1003, "msg": refusal.msg}
+                self._send(refusal.status, body, {"Retry-After": str(refusal.retry_after_s)})
+                return
             fault = fake.take_fault(url.path)
             try:
                 if url.path in SIGNED_PATHS:
@@ -563,7 +584,8 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json;charset=UTF-8")
                 self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
+                counters = fake.limits.headers(self.command, urlsplit(self.path).path)
+                for name, value in (counters | (headers or {})).items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)

@@ -86,10 +86,18 @@ def other_trader() -> tuple[str, str]:
 
 @pytest.fixture
 def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The executor behind the handler, with its back-off sleeps recorded instead of slept."""
+    """The executor behind the handler, with its back-off sleeps recorded instead of slept.
+
+    Time passes all the same for the shared Binance request budget: its clock runs ahead by
+    every recorded sleep, so a back-off a 429 started is over once its Retry-After was "slept".
+    """
+    from tradebot.exchange.weight import request_budget
     from tradebot.orders.executor import Executor
 
     delays: list[float] = []
+    budget = request_budget()
+    real_clock = budget.clock
+    monkeypatch.setattr(budget, "clock", lambda: real_clock() + sum(delays))
     sleep: Callable[[float], None] = delays.append
     monkeypatch.setattr(load_function("order_executor"), "executor", Executor(sleep=sleep))
     return delays

@@ -1,4 +1,5 @@
-"""GET /health: healthy with fresh prices, degraded without, 503 when the database is down."""
+"""GET /health: healthy with fresh prices, degraded without or while Binance is backed off, 503
+when the database is down."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 
 import pytest
 from tradebot.cache.client import get_redis, key
+from tradebot.exchange.weight import RequestBudget
 from tradebot.health.service import PRICES_UPDATED_AT, STALE_AFTER_S
 
 from tests.support import call, configure
@@ -22,7 +24,13 @@ def test_healthy_when_prices_were_updated_recently() -> None:
     reply = call("health")
 
     assert reply.status == 200
-    assert reply.body == {"status": "healthy", "database": "ok", "cache": "ok", "exchange": "ok"}
+    assert reply.body == {
+        "status": "healthy",
+        "database": "ok",
+        "cache": "ok",
+        "exchange": "ok",
+        "exchange_backoff_s": None,
+    }
 
 
 def test_degraded_when_prices_were_never_updated() -> None:
@@ -34,6 +42,7 @@ def test_degraded_when_prices_were_never_updated() -> None:
         "database": "ok",
         "cache": "ok",
         "exchange": "unknown",
+        "exchange_backoff_s": None,
     }
 
 
@@ -45,6 +54,28 @@ def test_degraded_when_prices_are_stale() -> None:
     assert reply.status == 200
     assert reply.body["status"] == "degraded"
     assert reply.body["exchange"] == "stale"
+
+
+def test_degraded_with_the_seconds_left_while_another_function_backs_off_binance() -> None:
+    _prices_updated(seconds_ago=30)
+    RequestBudget().observe({"Retry-After": "42"}, status=429, code=-1003)  # another Lambda
+
+    reply = call("health")
+
+    assert reply.status == 200
+    assert reply.body["status"] == "degraded"
+    assert reply.body["exchange"] == "ok"
+    assert reply.body["exchange_backoff_s"] in (41, 42)  # rounded up; a second may have passed
+
+
+def test_healthy_again_once_the_back_off_is_over() -> None:
+    _prices_updated(seconds_ago=30)
+    RequestBudget(clock=lambda: time.time() - 60).back_off(30)  # ended 30 s ago
+
+    reply = call("health")
+
+    assert reply.body["status"] == "healthy"
+    assert reply.body["exchange_backoff_s"] is None
 
 
 def _closed_port() -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 Environment = Literal["local", "test", "aws"]
@@ -174,6 +174,14 @@ class Settings(EnvSettings):
     binance_base_url: str = ""
     binance_timeout_s: float = 5.0
     live_balance_ttl_s: int = 10
+    # Binance's limits (exchangeInfo rateLimits): request weight per IP a minute, new orders
+    # per account. Past `binance_soft_limit_ratio` of one, calls wait for the next window, at
+    # most `binance_max_wait_s` seconds in all; beyond that they are refused (retryable).
+    binance_weight_limit: int = Field(default=6000, gt=0)
+    binance_order_limit_10s: int = Field(default=50, gt=0)
+    binance_order_limit_1d: int = Field(default=160_000, gt=0)
+    binance_soft_limit_ratio: float = Field(default=0.8, gt=0, le=1)
+    binance_max_wait_s: float = Field(default=10.0, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -39,6 +39,7 @@ from tradebot.exchange.base import (
 from tradebot.exchange.clients import ClientPool
 from tradebot.exchange.commission import commission_of, trades_up_to
 from tradebot.exchange.filters import format_decimal, parse_filters
+from tradebot.exchange.weight import RequestBudget, account_of, retry_after_of
 
 DEFAULT_TIMEOUT_S: Final = 5.0
 DEFAULT_RECV_WINDOW_MS: Final = 5000
@@ -65,14 +66,6 @@ _STATUSES: Final[Mapping[str, ExchangeOrderStatus]] = {
     "EXPIRED": "EXPIRED",
     "EXPIRED_IN_MATCH": "EXPIRED",
 }
-
-
-def _retry_after_s(response: Any) -> float | None:
-    header = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
-    try:
-        return float(header) if header is not None else None
-    except ValueError:
-        return None
 
 
 def _order_result(data: Mapping[str, Any], client_order_id: str | None = None) -> OrderResult:
@@ -141,6 +134,7 @@ class BinanceExchange:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
         clients: ClientPool | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         self._api_key = api_key
         # Kept as SecretStr so that repr(), vars() and any accidental log show only asterisks.
@@ -153,6 +147,9 @@ class BinanceExchange:
         self._recv_window_ms = recv_window_ms
         self._client_instance: Any = None
         self._clock_stale = False
+        # With a budget, every call waits for (or is refused by) it, and every answer is told.
+        self._budget = budget
+        self._account = account_of(api_key)
         # With a pool, the client comes from it and goes back to it on close().
         self._clients = clients
         self._pool_key = (
@@ -216,9 +213,14 @@ class BinanceExchange:
         from binance.exceptions import BinanceAPIException, BinanceRequestException
 
         client = self._client()
+        if self._budget is not None:
+            self._budget.before_request(self._account, placing=placing)
+        # A timeout leaves the previous call's answer on the client; it must not be read again.
+        client.response = None
         try:
-            return call(client)
+            result = call(client)
         except BinanceAPIException as exc:
+            self._observe(exc.response, exc.status_code, exc.code)
             raise self._translate(exc, operation, placing=placing) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
             kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
@@ -227,8 +229,16 @@ class BinanceExchange:
             raise (OutcomeUnknown(detail) if placing else RetryableExchangeError(detail)) from exc
         except (BinanceRequestException, requests.RequestException) as exc:
             # A 2xx whose body is not the JSON we expect: for an order, it may well be placed.
+            self._observe(client.response)
             detail = f"Binance {operation} returned an unreadable response"
             raise (OutcomeUnknown(detail) if placing else RetryableExchangeError(detail)) from exc
+        self._observe(client.response)
+        return result
+
+    def _observe(self, response: Any, status: int | None = 200, code: int | None = None) -> None:
+        """Report an answer's used weight, order counts and Retry-After to the budget."""
+        if self._budget is not None and response is not None:
+            self._budget.observe(response.headers, self._account, status=status or 0, code=code)
 
     def _translate(  # noqa: PLR0911 - one return per Binance error family reads best
         self, exc: Any, operation: str, *, placing: bool
@@ -239,7 +249,8 @@ class BinanceExchange:
         message = str(exc.message)[:200]
         detail = f"Binance {operation} failed: {message} (code {code}, HTTP {status})"
         if code in _RATE_LIMIT_CODES or status in (418, 429):
-            return ExchangeRateLimited(detail, code, _retry_after_s(exc.response))
+            retry_after = retry_after_of(getattr(exc.response, "headers", None) or {})
+            return ExchangeRateLimited(detail, code, retry_after)
         if code == -1021:
             self._resync_after_skew()
             return ClockSkew(detail, code)

@@ -51,9 +51,11 @@ def binance_exchange(credentials: ExchangeCredentials | None = None) -> BinanceE
     """Binance spot with the user's key (testnet per the key's flag), or keyless for prices.
 
     Its client comes from this environment's pool and goes back there on `close()`, so its
-    kept-alive connection serves the next call with the same key.
+    kept-alive connection serves the next call with the same key. Every call, keyed or not,
+    counts against the request budget all functions share (one IP, one weight limit).
     """
     from tradebot.exchange.binance import BinanceExchange
+    from tradebot.exchange.weight import request_budget
 
     settings = get_settings()
     return BinanceExchange(
@@ -63,4 +65,5 @@ def binance_exchange(credentials: ExchangeCredentials | None = None) -> BinanceE
         base_url=settings.binance_base_url or None,
         timeout_s=settings.binance_timeout_s,
         clients=binance_clients(),
+        budget=request_budget(),
     )
