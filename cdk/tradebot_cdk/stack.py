@@ -32,6 +32,7 @@ from tradebot_cdk.monitoring import SERVICE_NAME, Monitoring, Watched
 from tradebot_cdk.network import Network
 from tradebot_cdk.retention import retention
 from tradebot_cdk.workers import (
+    VISIBILITY_PER_TIMEOUT,
     AppSecrets,
     OrderQueue,
     connect_executor,
@@ -138,6 +139,10 @@ class TradebotStack(Stack):
             "MARKET_DATA": config.market_data,
             "CORS_ORIGINS": json.dumps(config.allowed_origins),
             "ORDER_MAX_RECEIVES": str(MAX_RECEIVES),
+            # With ORDER_MAX_RECEIVES, how long a message can be in flight (one sync at a time).
+            "ORDER_VISIBILITY_TIMEOUT_S": str(
+                int(executor_timeout(config).to_seconds()) * VISIBILITY_PER_TIMEOUT
+            ),
             # A claim must outlive the invocation that made it.
             "ORDER_CLAIM_LEASE_S": str(int(executor_timeout(config).to_seconds()) * 2),
         }

@@ -49,7 +49,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     -2014: (401, "API-key format invalid."),
     -2015: (401, "Invalid API-key, IP, or permissions for action."),
 }
-SIGNED_PATHS = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades"}
+SIGNED_PATHS = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades", "/api/v3/openOrders"}
 TRADES_PATH = "/api/v3/myTrades"
 FAULT_KINDS = {"timeout", "500", "503", "429", "418"} | {str(code) for code in ERRORS}
 
@@ -256,6 +256,7 @@ class BinanceFake:
             ("GET", "/api/v3/order"): lambda p: self.order_view(self.find(p, -2013)),
             ("DELETE", "/api/v3/order"): self.cancel,
             ("GET", TRADES_PATH): self.my_trades,
+            ("GET", "/api/v3/openOrders"): self.open_orders,
         }
         if (method, path) not in routes:
             raise BinanceError(-1000, f"Unknown endpoint {method} {path}", status=404)
@@ -485,6 +486,18 @@ class BinanceFake:
             and trade["id"] >= from_id
         ]
         return sorted(found, key=lambda trade: int(trade["id"]))[:limit]
+
+    def open_orders(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        """GET /api/v3/openOrders: the open orders of one symbol, or of all when none is given."""
+        symbol = params.get("symbol")
+        if symbol is not None and symbol not in self.symbols:
+            raise BinanceError(-1121)
+        return [
+            self.order_view(order)
+            for order in self.orders.values()
+            if order["status"] in ("NEW", "PARTIALLY_FILLED")
+            and (symbol is None or order["symbol"] == symbol)
+        ]
 
     def order_view(self, order: dict[str, Any], placed: bool = False) -> dict[str, Any]:
         """An order as GET /order shows it, or as POST /order answers it (newOrderRespType FULL)."""

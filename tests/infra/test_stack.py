@@ -93,6 +93,9 @@ def test_order_queue_is_fifo_and_redrives_after_five_receives(synth: Synth) -> N
     variables = executor["Environment"]["Variables"]
     assert variables["ORDER_MAX_RECEIVES"] == str(MAX_RECEIVES)
     assert int(variables["ORDER_CLAIM_LEASE_S"]) > executor["Timeout"]
+    # The updater's bound on a sync in flight is the queue's own visibility timeout.
+    updater = synth.resources["FnPriceUpdater"]["Properties"]["Environment"]["Variables"]
+    assert updater["ORDER_VISIBILITY_TIMEOUT_S"] == str(orders["VisibilityTimeout"])
 
 
 def test_executor_reports_partial_batches_with_bounded_concurrency(template: Template) -> None:

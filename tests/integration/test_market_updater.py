@@ -22,6 +22,9 @@ from tradebot.market.prices import (
 )
 from tradebot.market.simulated import SimulatedMarket
 from tradebot.market.updater import refresh_prices
+from tradebot.orders.executor import Executor
+from tradebot.orders.messages import OrderMessage
+from tradebot.settings import get_settings
 
 from devstack.lambda_events import scheduled_event
 from tests.support import assert_problem, call, configure, invoke
@@ -202,9 +205,11 @@ def test_each_update_that_crosses_a_resting_order_sends_its_own_sync_message(
 
     refresh_prices(FixedSource(BTCUSDT="93000"), now=now)
     (first,) = order_queue.receive()
+    set_prices(BTCUSDT="95000.00")  # the price moved back before the executor ran: no fill
+    Executor().execute(OrderMessage.model_validate_json(first["Body"]))
     order_queue.sqs.delete_message(
         QueueUrl=order_queue.queue.url, ReceiptHandle=first["ReceiptHandle"]
-    )  # consumed, but the trade did not fill (say the executor found the price moved back)
+    )
     refresh_prices(FixedSource(BTCUSDT="93000"), now=now + 5)  # the next update, same minute
     (second,) = order_queue.receive()
 
@@ -216,6 +221,33 @@ def test_each_update_that_crosses_a_resting_order_sends_its_own_sync_message(
         != second["Attributes"]["MessageDeduplicationId"]
     )
     assert get_trade(token, trade["id"])["status"] == "NEW"
+
+
+def test_an_order_whose_sync_is_in_flight_gets_no_other_until_the_queue_would_have_given_up(
+    order_queue: OrderQueueHarness, trader: User
+) -> None:
+    # Given a resting order the update crosses, and its sync message not processed yet
+    _, token = trader
+    set_prices(BTCUSDT="95000.00")
+    trade = placed(
+        token,
+        {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "94000"},
+    )
+    order_queue.drain()
+    now = time.time()
+    first = refresh_prices(FixedSource(BTCUSDT="93000"), now=now)
+
+    # When the next updates cross it again while that message is in flight
+    in_flight = refresh_prices(FixedSource(BTCUSDT="93000"), now=now + 60)
+    bound = get_settings().sync_in_flight_s
+    still = refresh_prices(FixedSource(BTCUSDT="93000"), now=now + bound - 1)
+    # and once it can no longer be (the queue gave it up: lost, or dead-lettered)
+    later = refresh_prices(FixedSource(BTCUSDT="93000"), now=now + bound + 1)
+
+    # Then one message while it is in flight, another only after that
+    assert (first.triggered, in_flight.triggered, still.triggered, later.triggered) == (1, 0, 0, 1)
+    order_queue.drain()
+    assert get_trade(token, trade["id"])["status"] == "FILLED"
 
 
 def test_a_pending_trade_whose_message_was_never_sent_is_swept_and_executed(

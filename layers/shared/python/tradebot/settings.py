@@ -165,6 +165,9 @@ class Settings(EnvSettings):
     # timeout, so a claim still inside its lease belongs to a live invocation.
     order_claim_lease_s: int = 120
     pending_sweep_after_s: int = 60
+    # The order queue's visibility timeout: how long a received message stays hidden before it
+    # is delivered again. With `order_max_receives` it bounds how long a message can be in flight.
+    order_visibility_timeout_s: int = 30
 
     # Market data and exchanges.
     market_data: Literal["simulated", "binance"] = "simulated"
@@ -208,6 +211,12 @@ class Settings(EnvSettings):
                 if any(part in PLACEHOLDERS for part in secret.get_secret_value().split(",")):
                     raise ValueError(f"{name} is a development placeholder; set a real secret")
         return self
+
+    @property
+    def sync_in_flight_s(self) -> int:
+        """How long a sync message may be in flight (every receive's visibility timeout): until
+        then the updater sends no other sync for the same orders."""
+        return self.order_visibility_timeout_s * self.order_max_receives
 
     @property
     def is_local(self) -> bool:

@@ -46,6 +46,7 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
     credential.api_secret_encrypted = vault.encrypt(body.api_secret.get_secret_value())
     credential.api_key_hint = mask(api_key)
     credential.testnet = body.testnet
+    credential.invalidated_at = credential.invalid_reason = None
     credential.created_at = utcnow()
     session.flush()
     return _public(credential)

@@ -72,6 +72,10 @@ class ApiCredential(Base):
     api_secret_encrypted: Mapped[str] = mapped_column(Text)
     api_key_hint: Mapped[str] = mapped_column(String(16))
     testnet: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the exchange refused the key (-2014/-2015...): it is not used again, and the
+    # user's orders are not synced, until a key is stored anew (a new credential).
+    invalidated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    invalid_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

@@ -147,6 +147,10 @@ class Exchange(Protocol):
         """Look an order up by our client id; None when the exchange does not know it."""
         ...
 
+    def open_orders(self, symbol: str | None = None) -> list[OrderResult]:
+        """The account's open orders: of `symbol`, or of every symbol when None."""
+        ...
+
     def with_commission(self, result: OrderResult) -> OrderResult:
         """`result` with the fee of its fills, for a look-up or cancel answer that has none."""
         ...

@@ -319,6 +319,15 @@ class BinanceExchange:
             raise
         return _order_result(data)
 
+    def open_orders(self, symbol: str | None = None) -> list[OrderResult]:
+        """The account's open orders (GET /api/v3/openOrders): of `symbol`, or of every symbol.
+
+        Request weight 6 with a symbol, 80 without: callers choose by how many symbols they need.
+        """
+        params = {"symbol": symbol} if symbol is not None else {}
+        data = self._signed("open orders", lambda client: client.get_open_orders(**params))
+        return [_order_result(entry) for entry in data]
+
     def with_commission(self, result: OrderResult) -> OrderResult:
         """`result` with its fills' commission, read from the account trade list (GET /myTrades).
 

@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from tradebot.cache.client import get_redis, key
 from tradebot.db.engine import unit_of_work
-from tradebot.db.models import Trade
-from tradebot.errors import ExchangeError
+from tradebot.db.models import ApiCredential, Trade
+from tradebot.errors import ExchangeError, ServiceUnavailable
 from tradebot.exchange.base import SymbolFilters
 from tradebot.market.prices import read_prices, write_prices
 from tradebot.market.simulated import SimulatedMarket
@@ -142,19 +143,77 @@ def _crossed(trade: Trade, price: Decimal) -> bool:
     return price <= trade.price if trade.side == "BUY" else price >= trade.price
 
 
-def crossed_orders(prices: dict[str, Decimal]) -> list[tuple[OrderMessage, str]]:
-    """Sync messages for resting paper orders the new prices reach, and for live open orders."""
+def crossed_orders(
+    prices: dict[str, Decimal], now: datetime | None = None
+) -> list[tuple[OrderMessage, str]]:
+    """Sync messages: one per resting paper order the new prices reach, one per live user with
+    open orders (synced from open-orders listings). At most one sync is in flight per order:
+    orders whose sync was sent less than `sync_in_flight_s` ago are left to it, and those sent
+    for are marked (`sync_requested_at`) in this transaction."""
     if not prices:
         return []
+    moment = now or datetime.now(UTC)
+    in_flight_since = moment - timedelta(seconds=get_settings().sync_in_flight_s)
     with unit_of_work() as session:
-        resting = session.scalars(
-            select(Trade).where(Trade.symbol.in_(list(prices)), Trade.status.in_(list(OPEN)))
+        resting = list(
+            session.scalars(
+                select(Trade).where(Trade.symbol.in_(list(prices)), Trade.status.in_(list(OPEN)))
+            )
         )
-        return [
-            (OrderMessage(trade_id=t.id, action="sync"), t.user_id)
+        busy_users = {
+            t.user_id
             for t in resting
-            if t.trading_mode == "live" or _crossed(t, prices[t.symbol])
+            if t.trading_mode == "live" and _in_flight(t, in_flight_since)
+        }
+        live = [t for t in resting if t.trading_mode == "live" and t.user_id not in busy_users]
+        users = _syncable_users(session, {t.user_id for t in live})
+        live = [t for t in live if users.get(t.user_id) == t.credential_id]
+        paper = [
+            t
+            for t in resting
+            if t.trading_mode == "paper"
+            and not _in_flight(t, in_flight_since)
+            and _crossed(t, prices[t.symbol])
         ]
+        for trade in live + paper:
+            trade.sync_requested_at = moment
+        messages = [(OrderMessage(trade_id=t.id, action="sync"), t.user_id) for t in paper]
+        return messages + [
+            (OrderMessage(action="sync_user", user_id=u), u)
+            for u in sorted({t.user_id for t in live})
+        ]
+
+
+def _in_flight(trade: Trade, since: datetime) -> bool:
+    return trade.sync_requested_at is not None and trade.sync_requested_at > since
+
+
+def _syncable_users(session: Session, user_ids: set[str]) -> dict[str, str]:
+    """user id -> their stored key's credential id, for users whose key is not refused."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(ApiCredential.user_id, ApiCredential.id).where(
+            ApiCredential.user_id.in_(sorted(user_ids)), ApiCredential.invalidated_at.is_(None)
+        )
+    )
+    return {user_id: credential_id for user_id, credential_id in rows}
+
+
+def forget_sync_requests(messages: list[tuple[OrderMessage, str]]) -> None:
+    """Unmark the orders of sync messages that could not be sent, so the next update retries."""
+    trade_ids = [m.trade_id for m, _ in messages if m.action == "sync"]
+    user_ids = [m.user_id for m, _ in messages if m.action == "sync_user"]
+    with unit_of_work() as session:
+        session.execute(
+            update(Trade)
+            .where(
+                Trade.status.in_(list(OPEN)),
+                or_(Trade.id.in_(trade_ids), Trade.user_id.in_(user_ids)),
+            )
+            .values(sync_requested_at=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def stranded_orders(now: datetime) -> list[tuple[OrderMessage, str]]:
@@ -185,10 +244,15 @@ def refresh_prices(source: PriceSource | None = None, now: float | None = None) 
     symbols = sorted(all_filters())
     prices = (source or default_source()).fetch(symbols)
     write_prices(prices, at=moment)
-    triggered = crossed_orders(prices)
-    swept = stranded_orders(datetime.fromtimestamp(moment, UTC))
+    at = datetime.fromtimestamp(moment, UTC)
+    triggered = crossed_orders(prices, at)
+    swept = stranded_orders(at)
     if triggered or swept:
-        enqueue(triggered + swept, now=moment)
+        try:
+            enqueue(triggered + swept, now=moment)
+        except ServiceUnavailable:
+            forget_sync_requests(triggered)
+            raise
     report = UpdateReport(prices=len(prices), triggered=len(triggered), swept=len(swept))
     logger.info("prices refreshed", extra=vars(report))
     return report

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, load_only
@@ -22,6 +23,7 @@ from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Trade, utcnow
 from tradebot.errors import (
+    InvalidApiKey,
     PermanentExchangeError,
     RetryableExchangeError,
     UnknownOrder,
@@ -35,6 +37,16 @@ from tradebot.orders.mapping import request_of
 from tradebot.orders.messages import OrderMessage
 from tradebot.orders.recording import record_result, reject
 from tradebot.orders.state import OPEN
+from tradebot.orders.sync import (
+    OpenOrder,
+    cancel_not_done,
+    key_refused,
+    open_live_orders,
+    plan_listing,
+    refuse_key,
+    sync_done,
+    vanished,
+)
 from tradebot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -88,6 +100,8 @@ class Executor:
                 self._place(message.trade_id)
             elif message.action == "cancel":
                 self._cancel(message.trade_id)
+            elif message.action == "sync_user":
+                self._sync_user(message.user_id or "")
             else:
                 self._sync(message.trade_id)
         except OrderInProgress:
@@ -115,6 +129,11 @@ class Executor:
                 self._place_paper(session, trade_id)
                 return
         earlier_claim = claim.earlier
+        # A cancel recorded while an earlier attempt held the claim. Maybe-placed trades leave
+        # PENDING for RECONCILING, so a PENDING trade claimed before was never placed: honour it
+        # before anything is sent.
+        if earlier_claim and self._canceled_before_placing(trade_id):
+            return
         if credentials is None:
             self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", "The API key was removed"))
             return
@@ -213,14 +232,27 @@ class Executor:
             )
         self._finish(trade_id, lambda s, t: reject(s, t, "FAILED", reason))
 
+    def _canceled_before_placing(self, trade_id: str) -> bool:
+        """End a claimed PENDING trade as CANCELED if its owner asked to cancel it meanwhile."""
+        with unit_of_work() as session:
+            trade = session.scalar(_LOCK_FOR_OUTCOME, {"trade_id": trade_id})
+            if trade is None or trade.status != "PENDING" or trade.cancel_requested_at is None:
+                return False
+            reject(session, trade, "CANCELED", "Canceled before it reached the exchange")
+            trade.cancel_requested_at = None
+            return True
+
     # --- cancel and sync ----------------------------------------------------------------
+    #
+    # A cancel or sync the exchange refuses for good (a refused key, an order it does not
+    # know) is resolved with the reason recorded, never raised: raising would hold the user's
+    # whole message group for every redelivery. Only retryable errors raise.
 
     def _cancel(self, trade_id: str) -> None:
         with unit_of_work() as session:
             trade = session.get(Trade, trade_id, with_for_update=True, populate_existing=True)
             if trade is None or trade.status not in OPEN:
-                if trade is not None and trade.status == "PENDING":
-                    raise OrderInProgress("The order is still being placed")
+                # A PENDING trade keeps its cancel request, which placing honours.
                 return
             if trade.trading_mode == "paper":
                 exchange = paper_exchange(session, trade.user_id)
@@ -228,34 +260,53 @@ class Executor:
                     session, trade, exchange.cancel_order(trade.symbol, trade.client_order_id)
                 )
                 return
-            credentials = load_credentials(session, trade.user_id)
+            refused = key_refused(session, trade.user_id)
+            credentials = load_credentials(session, trade.user_id) if refused is None else None
+            if credentials is None:
+                cancel_not_done(trade, refused or "no API key is stored")
+                return
             symbol, client_id, recorded = trade.symbol, trade.client_order_id, trade.executed_qty
-        if credentials is None:
-            return  # without a key nothing can be canceled; the order stays as Binance has it
+            user_id = trade.user_id
         live = self.live_exchange(credentials)
         try:
             try:
                 result = with_retries(
                     lambda: live.cancel_order(symbol, client_id), self.attempts, sleep=self.sleep
                 )
-            except UnknownOrder:
+            except UnknownOrder as exc:
                 # Filled (or expired) between the request and now: record what it became.
-                found = live.get_order(symbol, client_id)
+                found = with_retries(
+                    lambda: live.get_order(symbol, client_id), self.attempts, sleep=self.sleep
+                )
                 if found is None:
+                    self._finish(trade_id, vanished)
                     return
+                refusal: str | None = exc.detail if found.status in OPEN else None
                 result = found
+            else:
+                refusal = None
             # Neither a cancel answer nor a look-up lists fills: a fill since the last report
             # needs its fee read before it is recorded.
             result = self._with_fee(live, result, recorded)
+        except InvalidApiKey as exc:
+            self._refuse_key(user_id, exc, canceling=trade_id)
+            return
+        except PermanentExchangeError as exc:
+            detail = exc.detail
+            self._finish(trade_id, lambda _s, t: cancel_not_done(t, detail))
+            return
         finally:
             _close(live)
-        self._finish(trade_id, lambda s, t: record_result(s, t, result))
+        self._finish(trade_id, lambda s, t: _record_cancel(s, t, result, refusal))
 
     def _sync(self, trade_id: str) -> None:
         """Bring an open order up to date: paper matches it against the latest price."""
         with unit_of_work() as session:
             trade = session.get(Trade, trade_id, with_for_update=True, populate_existing=True)
-            if trade is None or trade.status not in OPEN:
+            if trade is None:
+                return
+            trade.sync_requested_at = None  # committed even when the look-up below raises
+            if trade.status not in OPEN:
                 return
             if trade.trading_mode == "paper":
                 paper: PaperExchange = paper_exchange(session, trade.user_id)
@@ -263,8 +314,10 @@ class Executor:
                 if result is not None:
                     record_result(session, trade, result)
                 return
-            credentials = load_credentials(session, trade.user_id)
+            refused = key_refused(session, trade.user_id)
+            credentials = load_credentials(session, trade.user_id) if refused is None else None
             symbol, client_id, recorded = trade.symbol, trade.client_order_id, trade.executed_qty
+            user_id = trade.user_id
         if credentials is None:
             return
         live = self.live_exchange(credentials)
@@ -274,10 +327,81 @@ class Executor:
             )
             if found is not None:
                 found = self._with_fee(live, found, recorded)
+        except InvalidApiKey as exc:
+            self._refuse_key(user_id, exc)
+            return
+        except PermanentExchangeError as exc:
+            _not_synced(trade_id, exc)
+            return
         finally:
             _close(live)
-        if found is not None:
+        if found is None:
+            self._finish(trade_id, vanished)
+        else:
             self._finish(trade_id, lambda s, t: record_result(s, t, found))
+
+    def _sync_user(self, user_id: str) -> None:
+        """Bring every open live order of a user up to date from open-orders listings: only an
+        order that left the list (filled, canceled, expired) is looked up on its own."""
+        with unit_of_work() as session:
+            user = open_live_orders(session, user_id)
+            if user is None or not user.orders:
+                sync_done(session, user_id=user_id)
+                return
+        plan = plan_listing(order.symbol for order in user.orders)
+        live = self.live_exchange(user.credentials)
+        try:
+            listed: dict[str, OrderResult] = {}
+            symbols: list[str | None] = [None] if plan.all_symbols else [*sorted(plan.symbols)]
+            for symbol in symbols:
+                listing = with_retries(
+                    partial(live.open_orders, symbol), self.attempts, sleep=self.sleep
+                )
+                listed.update((found.client_order_id, found) for found in listing)
+            for order in user.orders:
+                self._sync_one(live, order, listed.get(order.client_order_id))
+        except InvalidApiKey as exc:
+            self._refuse_key(user_id, exc)
+            return
+        finally:
+            _close(live)
+        with unit_of_work() as session:
+            sync_done(session, user_id=user_id)
+
+    def _sync_one(self, live: Exchange, order: OpenOrder, listed: OrderResult | None) -> None:
+        """Record one order's state: as listed, else (not listed: its symbol was not listed, or
+        it left the open list) as a look-up finds it."""
+        found = listed
+        try:
+            if found is None:
+                found = with_retries(
+                    lambda: live.get_order(order.symbol, order.client_order_id),
+                    self.attempts,
+                    sleep=self.sleep,
+                )
+            if found is None:
+                self._finish(order.trade_id, vanished)
+                return
+            if found.status == order.status and found.executed_qty == order.executed_qty:
+                return  # nothing new: no write, no cache invalidation
+            found = self._with_fee(live, found, order.executed_qty)
+        except InvalidApiKey:
+            raise
+        except PermanentExchangeError as exc:
+            _not_synced(order.trade_id, exc)
+            return
+        result = found
+        self._finish(order.trade_id, lambda s, t: record_result(s, t, result))
+
+    def _refuse_key(self, user_id: str, error: InvalidApiKey, canceling: str | None = None) -> None:
+        """The exchange refused the user's key: record it (no sync until a key is stored anew)."""
+        logger.warning("the exchange refused a stored key", extra={"user_id": user_id})
+        with unit_of_work() as session:
+            refuse_key(session, user_id, error.detail, self.clock())
+            if canceling is not None:
+                trade = session.scalar(_LOCK_FOR_OUTCOME, {"trade_id": canceling})
+                if trade is not None:
+                    cancel_not_done(trade, error.detail)
 
     # --- fees ---------------------------------------------------------------------------
 
@@ -320,6 +444,21 @@ class Executor:
             trade = session.scalar(_LOCK_FOR_OUTCOME, {"trade_id": trade_id})
             if trade is not None:
                 apply(session, trade)
+
+
+def _record_cancel(
+    session: Session, trade: Trade, result: OrderResult, refusal: str | None
+) -> None:
+    record_result(session, trade, result)
+    if refusal is not None:
+        cancel_not_done(trade, refusal)  # still open: the exchange would not cancel it
+
+
+def _not_synced(trade_id: str, error: PermanentExchangeError) -> None:
+    # Nothing a redelivery would change: the next scheduled sync asks again.
+    logger.warning(
+        "an order could not be synced", extra={"trade_id": trade_id, "error": error.detail}
+    )
 
 
 def _fee_unknown(result: OrderResult, error: Exception) -> None:

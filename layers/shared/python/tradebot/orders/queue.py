@@ -30,7 +30,7 @@ def _sqs() -> Any:
 
 
 def _entry(index: int, message: OrderMessage, user_id: str, now: float) -> dict[str, Any]:
-    entry: dict[str, Any] = {"Id": str(index), "MessageBody": message.model_dump_json()}
+    entry: dict[str, Any] = {"Id": str(index), "MessageBody": message.body()}
     if get_settings().order_queue_url.endswith(".fifo"):
         entry["MessageGroupId"] = user_id
         entry["MessageDeduplicationId"] = _deduplication_id(message, now)
@@ -38,14 +38,14 @@ def _entry(index: int, message: OrderMessage, user_id: str, now: float) -> dict[
 
 
 def _deduplication_id(message: OrderMessage, now: float) -> str:
-    if message.action == "sync":
+    if message.action in ("sync", "sync_user"):
         # Every price update that crosses an order is news, even within a minute: SQS would
         # drop a repeated id for five minutes, and with it a fill. Only a retried send of the
         # same update (same `now`) is a duplicate.
-        return f"{message.trade_id}-sync-{int(now * 1000)}"
+        return f"{message.subject}-{message.action}-{int(now * 1000)}"
     # The same trade and action in the same minute is one message (a retried send); the
     # sweeper's later re-send falls in another minute and is delivered.
-    return f"{message.trade_id}-{message.action}-{int(now // 60)}"
+    return f"{message.subject}-{message.action}-{int(now // 60)}"
 
 
 def enqueue(messages: Sequence[tuple[OrderMessage, str]], now: float | None = None) -> None:

@@ -172,7 +172,7 @@ def list_trades(
 
 
 def cancel_trade(user_id: str, trade_id: str) -> TradePublic:
-    """Cancel: a queued trade at once; an open order through the executor; else 409."""
+    """Cancel: a queued trade at once; one being placed or open through the executor; else 409."""
     now = utcnow()
     with unit_of_work() as session:
         trade = session.scalar(
@@ -195,9 +195,10 @@ def cancel_trade(user_id: str, trade_id: str) -> TradePublic:
                 session.refresh(trade)
                 invalidate_dashboard(session, user_id)
                 return public(trade)
-        if trade.status == "PENDING":
-            raise Conflict("The order is being placed right now; cancel it again in a moment")
-        if trade.status not in OPEN:
+        # PENDING and claimed: an attempt at placing it is under way or failed. The request is
+        # recorded; the next attempt honours it before placing, and should this one place the
+        # order, the cancel message (behind it in the user's queue) cancels it.
+        if trade.status != "PENDING" and trade.status not in OPEN:
             raise Conflict(f"A {trade.status} trade cannot be canceled")
         trade.cancel_requested_at = now
         result = public(trade)
