@@ -253,6 +253,16 @@ class Reconciler:
                 extra={"trade_id": pending.id, "client_order_id": client_id, "error": exc.detail},
             )
             return _Observation(now)
+        # Binance, SIGNED endpoint security, "Timing security" (developers.binance.com/docs/
+        # binance-spot-api-docs/rest-api/request-security):
+        #   if (timestamp < (serverTime + 1 second) && (serverTime - timestamp) <= recvWindow) {
+        #     // begin processing request
+        #     serverTime = getCurrentTime()
+        #     if (serverTime - timestamp) <= recvWindow { // forward request to Matching Engine }
+        #     else { // reject request }
+        # So past timestamp + recvWindow on Binance's clock, the request can no longer become an
+        # order; only what was forwarded before may still surface, which two look-ups far
+        # enough apart (see _apply) allow for.
         return _Observation(now, absent=server_now >= sent_at + window)
 
     def _apply(self, pending: _Pending, observation: _Observation) -> str:
