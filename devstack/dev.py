@@ -43,7 +43,7 @@ from devstack.aws import (
 from devstack.functions import load_function
 from devstack.ports import PortInUse, bind_port
 from devstack.server import build_local_app
-from devstack.workers import OrderQueueConsumer, PriceSchedule
+from devstack.workers import RECONCILE_RULE_ARN, OrderQueueConsumer, PriceSchedule
 
 THREAD_STOP_TIMEOUT_S = 10.0  # a worker mid-invocation gets this long to finish
 
@@ -60,6 +60,8 @@ class DevSettings(EnvSettings):
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     moto_port: Annotated[int, Field(ge=0, le=65535)] = 5001  # 0: any free port
     price_update_interval_s: Annotated[float, Field(gt=0)] = 5.0
+    # The reconciler runs every minute in AWS; here as often, so a lost answer settles alike.
+    reconcile_interval_s: Annotated[float, Field(gt=0)] = 60.0
     order_visibility_timeout_s: Annotated[int, Field(ge=0, le=43200)] = 30
     # The same variable the executor reads: it marks a trade FAILED on the last receive, so the
     # queue's maxReceiveCount must be this number.
@@ -179,10 +181,20 @@ def run(config: DevSettings, stopping: threading.Event) -> None:
         # Loaded here, on one thread: two threads importing the same handler at once would race.
         executor = load_function("order_executor").handler
         updater = load_function("price_updater").handler
+        reconciler = load_function("reconciler").handler
         consumer = OrderQueueConsumer(sqs, queue, executor, stopping)
         start_thread("order-consumer", consumer.run, stopping, stack)
         schedule = PriceSchedule(updater, config.price_update_interval_s, stopping)
         start_thread("price-schedule", schedule.run, stopping, stack)
+        reconciling = PriceSchedule(
+            reconciler,
+            config.reconcile_interval_s,
+            stopping,
+            function_name="reconciler",
+            rule_arn=RECONCILE_RULE_ARN,
+            label="reconcile",
+        )
+        start_thread("reconcile-schedule", reconciling.run, stopping, stack)
         api = ApiServer(api_socket, config.host)
         start_thread("api", lambda: api.run(stopping), stopping, stack)
         stack.callback(api.stop)  # the workers watch `stopping` themselves; uvicorn needs telling

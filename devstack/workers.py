@@ -28,6 +28,7 @@ BATCH_SIZE = 10  # the event source mapping's default, and the most a FIFO batch
 WAIT_TIME_S = 1  # short long-polls, so a stop request is noticed within about a second
 FUNCTION_TIMEOUT_MS = 30_000
 PRICE_RULE_ARN = "arn:aws:events:us-east-1:000000000000:rule/tradebot-price-updater"
+RECONCILE_RULE_ARN = "arn:aws:events:us-east-1:000000000000:rule/tradebot-reconciler"
 
 log = logging.getLogger("devstack.workers")
 
@@ -187,7 +188,8 @@ class OrderQueueConsumer:
 
 
 class PriceSchedule:
-    """Invokes the price updater every `interval_s`, like an EventBridge rate rule.
+    """Invokes a scheduled worker (the price updater; the reconciler too) every `interval_s`,
+    like an EventBridge rate rule.
 
     Runs once at start so prices (and /health) are fresh at once; a run that overruns the
     interval skips the ticks it missed rather than running back to back.
@@ -199,17 +201,23 @@ class PriceSchedule:
         interval_s: float,
         stopping: threading.Event,
         function_name: str = "price_updater",
+        rule_arn: str = PRICE_RULE_ARN,
+        label: str = "price",
     ) -> None:
         self.handler = handler
         self.interval_s = interval_s
         self.stopping = stopping
         self.function_name = function_name
+        self.rule_arn = rule_arn
+        self.label = label  # names it in the log: "price schedule stopped: ..."
         self.runs = 0
         self.failed = 0
 
     def run(self) -> None:
         """Fire on schedule until `stopping` is set."""
-        log.info("price schedule started: %s every %gs", self.function_name, self.interval_s)
+        log.info(
+            "%s schedule started: %s every %gs", self.label, self.function_name, self.interval_s
+        )
         next_run = time.monotonic()
         while not self.stopping.wait(max(0.0, next_run - time.monotonic())):
             self.fire()
@@ -217,14 +225,14 @@ class PriceSchedule:
             now = time.monotonic()
             if next_run < now:
                 next_run = now + self.interval_s
-        log.info("price schedule stopped: %d runs, %d failed", self.runs, self.failed)
+        log.info("%s schedule stopped: %d runs, %d failed", self.label, self.runs, self.failed)
 
     def fire(self) -> None:
         """One scheduled invocation; an error is logged and the next tick tries again."""
         self.runs += 1
         try:
             result = self.handler(
-                scheduled_event(PRICE_RULE_ARN), lambda_context(self.function_name)
+                scheduled_event(self.rule_arn), lambda_context(self.function_name)
             )
         except Exception:
             self.failed += 1

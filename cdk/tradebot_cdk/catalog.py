@@ -9,7 +9,8 @@ Sizing (memory is also CPU on Lambda: 1769 MB is one vCPU):
   calls the exchange (two 5 s attempts and backoff); API Gateway gives up at 29 s anyway.
 - The executor gets 45 s per message of its batch plus 15 s: one order is at most three 5 s
   placement attempts, each possibly followed by a 5 s status check, plus backoff.
-- The price updater must finish inside its one-minute schedule: 50 s.
+- The scheduled workers (price updater, reconciler) must finish inside their one-minute
+  schedule: 50 s, one run at a time (reserved concurrency).
 - Migrations get 5 minutes: a deploy waits for them, and Alembic DDL on a small database is
   seconds, but an index build on a grown table is not.
 Memory can be overridden per function with the `memoryMb` context.
@@ -36,7 +37,8 @@ EXCHANGE_ROUTE_TIMEOUT_S = 20
 # listed here (and checked against the table by tests/infra).
 EXCHANGE_ROUTES = frozenset({"dashboard", "trades_create"})
 QUEUE_SENDERS = frozenset({"trades_create", "trades_cancel", "price_updater"})
-WORKERS_READING_APP_SECRETS = frozenset({"order_executor"})
+# Both decrypt users' exchange keys (Fernet) to call Binance with them.
+WORKERS_READING_APP_SECRETS = frozenset({"order_executor", "reconciler"})
 
 
 def all_function_names() -> list[str]:

@@ -27,6 +27,8 @@ from tradebot_cdk.config import DeployConfig
 # Powertools adds the service name as the one default dimension of every EMF metric.
 SERVICE_NAME = "tradebot"
 PRICES_UPDATED = "PricesUpdated"
+# Emitted by the reconciler for each order it gave up looking up (functions/reconciler).
+RECONCILE_GAVE_UP = "ReconcileGaveUp"
 # Matches the health check's idea of stale (tradebot.health.service.STALE_AFTER_S = 180 s).
 STALE_AFTER_MINUTES = 3
 API_5XX_RATE = 0.05
@@ -39,6 +41,7 @@ class Watched:
     api: apigw.RestApi
     executor: lambda_.IFunction
     price_updater: lambda_.IFunction
+    reconciler: lambda_.IFunction
     queue: sqs.IQueue
     dead_letters: sqs.IQueue
     database: rds.DatabaseInstance
@@ -69,6 +72,13 @@ class Monitoring(Construct):
             dimensions_map={"service": SERVICE_NAME},
             statistic="Sum",
             period=Duration.minutes(1),
+        )
+        self.reconcile_gave_up = cw.Metric(
+            namespace=config.metrics_namespace,
+            metric_name=RECONCILE_GAVE_UP,
+            dimensions_map={"service": SERVICE_NAME},
+            statistic="Sum",
+            period=Duration.minutes(5),
         )
         self.alarms = self._alarms(watched)
         action = cw_actions.SnsAction(self.topic)
@@ -135,6 +145,18 @@ class Monitoring(Construct):
                 datapoints_to_alarm=STALE_AFTER_MINUTES,
                 # No metric at all means the updater is not running: that is the failure.
                 treat_missing_data=cw.TreatMissingData.BREACHING,
+            ),
+            cw.Alarm(
+                self,
+                "ReconcileGaveUp",
+                alarm_description="The reconciler gave up looking up an order whose placement "
+                "answer was lost: its trade stays RECONCILING and its reason names the client "
+                "order id; check that order on Binance and tell the trader.",
+                metric=self.reconcile_gave_up,
+                threshold=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             ),
             cw.Alarm(
                 self,

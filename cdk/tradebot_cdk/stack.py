@@ -38,6 +38,7 @@ from tradebot_cdk.workers import (
     connect_executor,
     run_migrations,
     schedule_price_updater,
+    schedule_reconciler,
 )
 
 
@@ -91,6 +92,7 @@ class TradebotStack(Stack):
 
         connect_executor(self.functions["order_executor"].function, self.orders, config)
         schedule_price_updater(self, self.functions["price_updater"].function)
+        schedule_reconciler(self, self.functions["reconciler"].function)
         migrations = run_migrations(self, self.functions["migrate"].function, config, log_retention)
         # Keys first too: no function starts on the first deploy before the secret is seeded.
         migrations.node.add_dependency(self.app_secrets.seed)
@@ -114,6 +116,7 @@ class TradebotStack(Stack):
                 api=self.api.rest_api,
                 executor=self.functions["order_executor"].function,
                 price_updater=self.functions["price_updater"].function,
+                reconciler=self.functions["reconciler"].function,
                 queue=self.orders.queue,
                 dead_letters=self.orders.dead_letters,
                 database=self.database.instance,

@@ -1,4 +1,5 @@
-"""The order queue, the price schedule, and what runs at deploy (migrations, secret seeding).
+"""The order queue, the price and reconcile schedules, and what runs at deploy (migrations,
+secret seeding).
 
 The order queue is FIFO with the user as message group: one user's orders are placed in the
 order they were made (a cancel never overtakes the order it cancels), different users' orders
@@ -91,6 +92,21 @@ def schedule_price_updater(scope: Construct, updater: lambda_.Function) -> event
         schedule=events.Schedule.rate(Duration.minutes(1)),
         targets=[
             targets.LambdaFunction(updater, retry_attempts=0, max_event_age=Duration.seconds(60))
+        ],
+    )
+
+
+def schedule_reconciler(scope: Construct, reconciler: lambda_.Function) -> events.Rule:
+    """Run the reconciler every minute: orders whose placement answer was lost are looked up
+    until Binance's answer is known. A missed minute is not retried (the next one comes)."""
+    reconciler.configure_async_invoke(retry_attempts=0, max_event_age=Duration.seconds(60))
+    return events.Rule(
+        scope,
+        "ReconcileSchedule",
+        description="Look up orders whose placement answer was lost",
+        schedule=events.Schedule.rate(Duration.minutes(1)),
+        targets=[
+            targets.LambdaFunction(reconciler, retry_attempts=0, max_event_age=Duration.seconds(60))
         ],
     )
 

@@ -36,6 +36,10 @@ EIGHT_PLACES = Decimal("0.00000001")
 # code -> (HTTP status, Binance's message), for faults and for the checks below.
 ERRORS: dict[int, tuple[int, str]] = {
     -1003: (429, "Too much request weight used; current limit is 6000 per 1 MINUTE."),
+    -1006: (
+        500,
+        "An unexpected response was received from the message bus. Execution status unknown.",
+    ),
     -1007: (408, "Timeout waiting for response from backend server; execution status unknown."),
     -1013: (400, "Filter failure: LOT_SIZE"),
     -1021: (400, "Timestamp for this request is outside of the recvWindow."),
@@ -49,9 +53,21 @@ ERRORS: dict[int, tuple[int, str]] = {
     -2014: (401, "API-key format invalid."),
     -2015: (401, "Invalid API-key, IP, or permissions for action."),
 }
-SIGNED_PATHS = {"/api/v3/order", "/api/v3/account", "/api/v3/myTrades", "/api/v3/openOrders"}
+SIGNED_PATHS = {
+    "/api/v3/order",
+    "/api/v3/account",
+    "/api/v3/myTrades",
+    "/api/v3/openOrders",
+    "/api/v3/allOrders",
+}
 TRADES_PATH = "/api/v3/myTrades"
-FAULT_KINDS = {"timeout", "500", "503", "429", "418"} | {str(code) for code in ERRORS}
+ALL_ORDERS_PATH = "/api/v3/allOrders"
+# Faults whose placement is processed although the client never learns it: "timeout" answers
+# after the client gave up, "placed-500" with an HTTP 500, "drop" closes the connection unanswered.
+LOST_ANSWER_KINDS = {"timeout", "-1007", "-1006", "placed-500", "drop"}
+FAULT_KINDS = (
+    {"timeout", "500", "503", "429", "418"} | LOST_ANSWER_KINDS | {str(code) for code in ERRORS}
+)
 
 
 class BinanceError(Exception):
@@ -116,6 +132,11 @@ class BinanceFake:
         self.clock_skew_ms = 0
         self.latency_s = 0.0
         self.timeout_sleep_s = 2.0  # longer than any client timeout a test uses
+        # An order placed by a lost-answer fault stays invisible to GET /order and /allOrders
+        # this long (Binance's look-ups read memory or a database that may lag the engine).
+        self.lookup_lag_s = 0.0
+        self.hidden_until: dict[int, float] = {}  # orderId -> time.monotonic() it shows up
+        self.order_history: list[dict[str, Any]] = []  # every order ever placed, oldest first
         self._faults: deque[Fault] = deque()
         self.limits = RateLimits()  # request weight per minute: 429 past it, 418 if ignored
         self._lock = threading.RLock()
@@ -253,10 +274,11 @@ class BinanceFake:
             ("GET", "/api/v3/ticker/price"): self.ticker_price,
             ("GET", "/api/v3/account"): self.account,
             ("POST", "/api/v3/order"): self.place,
-            ("GET", "/api/v3/order"): lambda p: self.order_view(self.find(p, -2013)),
+            ("GET", "/api/v3/order"): self.query_order,
             ("DELETE", "/api/v3/order"): self.cancel,
             ("GET", TRADES_PATH): self.my_trades,
             ("GET", "/api/v3/openOrders"): self.open_orders,
+            ("GET", ALL_ORDERS_PATH): self.all_orders,
         }
         if (method, path) not in routes:
             raise BinanceError(-1000, f"Unknown endpoint {method} {path}", status=404)
@@ -410,6 +432,7 @@ class BinanceFake:
         else:
             self.locked[spend_asset] = self.locked.get(spend_asset, Decimal(0)) + spend
         self.orders[client_id] = order
+        self.order_history.append(order)
         self.placed_orders.append(dict(p))
         return self.order_view(order, placed=True)
 
@@ -499,6 +522,56 @@ class BinanceFake:
             and (symbol is None or order["symbol"] == symbol)
         ]
 
+    # --- look-ups that may lag a lost answer ---------------------------------------------
+
+    def place_answer_lost(self, params: dict[str, str]) -> None:
+        """Process a placement whose answer is lost; its order is hidden for `lookup_lag_s`."""
+        with self._lock, contextlib.suppress(BinanceError):
+            placed = self.route("POST", "/api/v3/order", params)
+            if self.lookup_lag_s:
+                self.hidden_until[placed["orderId"]] = time.monotonic() + self.lookup_lag_s
+
+    def visible(self, order: dict[str, Any]) -> bool:
+        """False while a lost-answer order is still inside its look-up lag."""
+        return time.monotonic() >= self.hidden_until.get(order["orderId"], 0.0)
+
+    def query_order(self, params: dict[str, str]) -> dict[str, Any]:
+        """GET /api/v3/order by origClientOrderId or orderId; -2013 while it is hidden."""
+        order = self.find(params, -2013)
+        if not self.visible(order):
+            raise BinanceError(-2013)
+        return self.order_view(order)
+
+    def all_orders(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        """GET /api/v3/allOrders: one symbol's orders (any status), oldest first.
+
+        As Binance documents it: with orderId, orders >= that id; with startTime/endTime, those
+        placed in between (at most 24 hours apart); otherwise the most recent; limit 500, max 1000.
+        """
+        symbol = params.get("symbol")
+        if not symbol:
+            raise BinanceError(-1102, "Mandatory parameter 'symbol' was not sent.")
+        if symbol not in self.symbols:
+            raise BinanceError(-1121)
+        limit = int(params.get("limit", "500"))
+        if not 0 < limit <= 1000:
+            raise BinanceError(-1102, "Illegal value for parameter 'limit'.")
+        start, end = params.get("startTime"), params.get("endTime")
+        if start and end and int(end) - int(start) > 24 * 3600 * 1000:
+            raise BinanceError(-1127, "More than 24 hours between startTime and endTime.")
+        found = [
+            order
+            for order in self.order_history
+            if order["symbol"] == symbol
+            and self.visible(order)
+            and int(order["orderId"]) >= int(params.get("orderId", "0"))
+            and (start is None or int(order["time"]) >= int(start))
+            and (end is None or int(order["time"]) <= int(end))
+        ]
+        found.sort(key=lambda order: int(order["orderId"]))
+        page = found[:limit] if "orderId" in params or start else found[-limit:]
+        return [self.order_view(order) for order in page]
+
     def order_view(self, order: dict[str, Any], placed: bool = False) -> dict[str, Any]:
         """An order as GET /order shows it, or as POST /order answers it (newOrderRespType FULL)."""
         view = {k: v for k, v in order.items() if k != "fills"}
@@ -573,14 +646,20 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
         def _answer(self, fault: Fault | None, path: str, params: dict[str, str]) -> None:
             if fault is None:
                 self._send(200, fake.route(self.command, path, params))
-            elif fault.kind in ("timeout", "-1007"):
+            elif fault.kind in LOST_ANSWER_KINDS:
                 # The order is processed, but the client never learns how it went.
                 if self.command == "POST" and path == "/api/v3/order":
-                    with contextlib.suppress(BinanceError):
-                        fake.route(self.command, path, params)
+                    fake.place_answer_lost(params)
                 if fault.kind == "timeout":
                     fake.sleep(fake.timeout_sleep_s)
-                raise BinanceError(-1007, fault.msg)
+                if fault.kind == "placed-500":
+                    msg = fault.msg or "Internal error; unable to process your request."
+                    self._send(500, {"code": -1001, "msg": msg})
+                elif fault.kind == "drop":
+                    self.close_connection = True  # no status line: the client sees a reset
+                else:
+                    code = -1006 if fault.kind == "-1006" else -1007
+                    raise BinanceError(code, fault.msg)
             elif fault.kind in ("500", "503"):
                 msg = fault.msg or "Internal error; unable to process your request."
                 self._send(int(fault.kind), {"code": -1001, "msg": msg})

@@ -122,6 +122,37 @@ def test_price_updater_runs_every_minute_alone(synth: Synth, template: Template)
     assert updater["Timeout"] < 60
 
 
+def test_reconciler_runs_every_minute_alone_in_the_vpc_with_the_keys(
+    synth: Synth, template: Template
+) -> None:
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(1 minute)",
+            "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": ["FnReconciler", "Arn"]}})],
+        },
+    )
+    reconciler = synth.resources["FnReconciler"]["Properties"]
+    assert reconciler["ReservedConcurrentExecutions"] == 1
+    assert reconciler["Timeout"] < 60
+    assert reconciler["VpcConfig"]["SubnetIds"]
+    variables = reconciler["Environment"]["Variables"]
+    assert {"DATABASE_URL", "REDIS_URL", "SECRETS_NAME"} <= set(variables)
+    granted = actions(policy_statements(synth, role_of(synth, "FnReconciler")))
+    assert {"secretsmanager:GetSecretValue", "rds-db:connect"} <= granted
+
+
+def test_an_alarm_fires_when_the_reconciler_gives_up_on_an_order(synth: Synth) -> None:
+    alarms = [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
+    (gave_up,) = [a for a in alarms if a.get("MetricName") == "ReconcileGaveUp"]
+    assert gave_up["Namespace"] == DEFAULTS.metrics_namespace
+    assert gave_up["Dimensions"] == [{"Name": "service", "Value": "tradebot"}]
+    assert gave_up["Statistic"] == "Sum"
+    assert gave_up["Threshold"] == 1
+    assert gave_up["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert gave_up["AlarmActions"]
+
+
 def test_data_is_encrypted_backed_up_and_private(synth: Synth) -> None:
     database = only(synth.of_type("AWS::RDS::DBInstance"))
     assert database["StorageEncrypted"] is True
@@ -151,7 +182,8 @@ def test_functions_reach_redis_over_tls_and_the_proxy_without_a_password(synth: 
 
 
 def test_roles_grant_the_queue_and_the_keys_only_where_used(synth: Synth) -> None:
-    names = [route.function for route in ROUTES] + ["order_executor", "price_updater", "migrate"]
+    names = [route.function for route in ROUTES]
+    names += ["order_executor", "price_updater", "reconciler", "migrate"]
     for name in names:
         function_id = "Fn" + "".join(part.capitalize() for part in name.split("_"))
         granted = actions(policy_statements(synth, role_of(synth, function_id)))

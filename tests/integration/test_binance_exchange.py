@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from binance.exceptions import BinanceAPIException
 from pydantic import SecretStr
 from tradebot.errors import (
     ClockSkew,
@@ -366,6 +369,8 @@ def test_the_secret_never_appears_in_repr_or_errors(
         ("418", ExchangeRateLimited, -1003),
         ("-1003", ExchangeRateLimited, -1003),
         ("-1007", OutcomeUnknown, -1007),
+        ("-1006", OutcomeUnknown, -1006),
+        ("placed-500", OutcomeUnknown, -1001),
         ("-1013", FilterFailure, -1013),
         ("-1021", ClockSkew, -1021),
         ("-2010", InsufficientBalance, -2010),
@@ -423,13 +428,39 @@ def test_timeout_on_placement_is_outcome_unknown(
         exchange.place_order(market_buy())
 
 
-def test_connection_refused_is_retryable(fake: BinanceFake) -> None:
+def test_a_maybe_placed_placement_carries_its_signed_timestamp(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    fake.fail_next("-1007", path=ORDER_PATH)
+
+    with pytest.raises(OutcomeUnknown) as caught:
+        exchange.place_order(market_buy())
+
+    (sent,) = fake.requests_to("POST", ORDER_PATH)
+    assert caught.value.sent_at is not None
+    assert int(caught.value.sent_at.timestamp() * 1000) == int(sent.params["timestamp"])
+
+
+def test_a_connection_dropped_after_sending_is_outcome_unknown(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    fake.fail_next("drop", path=ORDER_PATH)
+
+    with pytest.raises(OutcomeUnknown, match="lost its connection") as caught:
+        exchange.place_order(market_buy())
+
+    assert caught.value.sent_at is not None
+    assert len(fake.placed_orders) == 1  # Binance had processed it
+
+
+def test_connection_refused_is_certainly_not_placed(fake: BinanceFake) -> None:
     exchange = BinanceExchange(KEY, SECRET, base_url="http://127.0.0.1:9", timeout_s=0.3)
 
     with pytest.raises(RetryableExchangeError):
         exchange.balances()
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(RetryableExchangeError, match="could not connect") as caught:
         exchange.place_order(market_buy())
+    assert not isinstance(caught.value, OutcomeUnknown)
     exchange.close()
 
 
@@ -455,11 +486,80 @@ def test_a_real_filter_breach_is_filter_failure(exchange: BinanceExchange) -> No
         exchange.place_order(market_buy(quantity="0.0000123"))
 
 
-def test_a_duplicate_open_client_id_is_rejected(exchange: BinanceExchange) -> None:
+def test_a_duplicate_open_client_id_means_the_order_exists(exchange: BinanceExchange) -> None:
     exchange.place_order(limit_buy("dup-1"))
 
-    with pytest.raises(OrderRejected, match="Duplicate order sent"):
+    # Binance refuses a second open order with our id: the first one did reach it.
+    with pytest.raises(OutcomeUnknown, match="Duplicate order sent") as caught:
         exchange.place_order(limit_buy("dup-1"))
+    assert caught.value.code == -2010
+
+
+def test_a_client_id_is_accepted_again_once_its_order_is_no_longer_open(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    # Why a look-up that lags must never lead to placing again: the id blocks only open orders.
+    exchange.place_order(market_buy("dup-2"))  # FILLED at once
+
+    again = exchange.place_order(market_buy("dup-2"))
+
+    assert again.status == "FILLED"
+    assert [p["newClientOrderId"] for p in fake.placed_orders] == ["dup-2", "dup-2"]
+
+
+def test_find_order_reads_the_order_history_from_the_given_time(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    placed = exchange.place_order(limit_buy("hist-1"))
+    exchange.place_order(limit_buy("hist-2"))
+
+    found = exchange.find_order("ETHUSDT", "hist-1", since)
+
+    assert found is not None
+    assert (found.exchange_order_id, found.status) == (placed.exchange_order_id, "NEW")
+    assert exchange.find_order("ETHUSDT", "missing", since) is None
+    assert (
+        exchange.find_order("ETHUSDT", "hist-1", datetime.now(UTC) + timedelta(minutes=1)) is None
+    )
+    (first, *_) = fake.requests_to("GET", "/api/v3/allOrders")
+    assert first.params["symbol"] == "ETHUSDT"
+    assert int(first.params["startTime"]) == int(since.timestamp() * 1000)
+    assert first.params["limit"] == "1000"
+    assert "signature" in first.params
+
+
+def test_the_fakes_order_history_follows_binances_parameters(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    ids = [int(exchange.place_order(limit_buy(f"page-{n}")).exchange_order_id) for n in range(3)]
+    client = exchange._client()
+
+    assert [o["orderId"] for o in client.get_all_orders(symbol="ETHUSDT", limit=2)] == ids[1:]
+    assert [o["orderId"] for o in client.get_all_orders(symbol="ETHUSDT", orderId=ids[1])] == (
+        ids[1:]
+    )
+    assert client.get_all_orders(symbol="BTCUSDT") == []
+    with pytest.raises(BinanceAPIException, match="Mandatory parameter 'symbol'"):
+        client.get_all_orders()
+    with pytest.raises(BinanceAPIException, match="24 hours"):
+        client.get_all_orders(symbol="ETHUSDT", startTime=0, endTime=25 * 3600 * 1000)
+
+
+def test_an_order_hidden_by_the_lookup_lag_shows_up_afterwards(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    fake.lookup_lag_s = 0.3
+    fake.fail_next("-1007", path=ORDER_PATH)
+    with pytest.raises(OutcomeUnknown):
+        exchange.place_order(limit_buy("lag-1"))
+    since = datetime.now(UTC) - timedelta(minutes=1)
+
+    assert exchange.get_order("ETHUSDT", "lag-1") is None
+    assert exchange.find_order("ETHUSDT", "lag-1", since) is None
+    time.sleep(0.35)
+    assert exchange.get_order("ETHUSDT", "lag-1") is not None
+    assert exchange.find_order("ETHUSDT", "lag-1", since) is not None
 
 
 # --- retries ---------------------------------------------------------------------------------
@@ -571,43 +671,44 @@ def test_backend_timeout_1007_finds_the_processed_order(
     assert result.status == "NEW"
 
 
-def test_server_error_before_processing_places_again_after_the_lookup(
+def test_a_server_error_is_looked_up_once_and_never_placed_again(
     fake: BinanceFake, exchange: BinanceExchange
 ) -> None:
-    fake.fail_next("500", path=ORDER_PATH)
+    fake.fail_next("500", path=ORDER_PATH)  # before processing, but the client cannot know
 
-    result = place_order_safely(exchange, market_buy("once-3"), sleep=RecordingSleep())
+    with pytest.raises(OutcomeUnknown):
+        place_order_safely(exchange, market_buy("once-3"), sleep=RecordingSleep())
 
-    assert result.status == "FILLED"
-    assert len(fake.placed_orders) == 1
-    assert [r.method for r in fake.requests_to("POST", ORDER_PATH)] == ["POST", "POST"]
+    assert fake.placed_orders == []
+    assert len(fake.requests_to("POST", ORDER_PATH)) == 1
     assert len(fake.requests_to("GET", ORDER_PATH)) == 1
 
 
-def test_a_failed_lookup_is_looked_up_again_not_placed(
+def test_a_failed_lookup_leaves_the_outcome_unknown_and_places_nothing_more(
     fake: BinanceFake, exchange: BinanceExchange
 ) -> None:
     fake.fail_next("timeout", path=ORDER_PATH)
-    fake.fail_next("503", path=ORDER_PATH)  # the first lookup fails too
+    fake.fail_next("503", path=ORDER_PATH)  # the look-up fails too
 
-    result = place_order_safely(exchange, market_buy("once-4"), attempts=3, sleep=RecordingSleep())
+    with pytest.raises(OutcomeUnknown):
+        place_order_safely(exchange, market_buy("once-4"), attempts=3, sleep=RecordingSleep())
 
-    assert result.status == "FILLED"
     assert len(fake.placed_orders) == 1
     assert len(fake.requests_to("POST", ORDER_PATH)) == 1
-    assert len(fake.requests_to("GET", ORDER_PATH)) == 2
+    assert len(fake.requests_to("GET", ORDER_PATH)) == 1
 
 
-def test_an_order_invisible_to_the_lookup_is_found_via_duplicate_rejection(
+def test_an_order_invisible_to_the_lookup_is_not_placed_again(
     fake: BinanceFake, exchange: BinanceExchange
 ) -> None:
-    fake.fail_next("timeout", path=ORDER_PATH)
-    fake.fail_next("-2013", path=ORDER_PATH)  # the lookup runs before the order is visible
+    fake.lookup_lag_s = 60.0  # the look-up runs before the order is visible
+    fake.fail_next("-1007", path=ORDER_PATH)
 
-    result = place_order_safely(exchange, limit_buy("once-5"), sleep=RecordingSleep())
+    with pytest.raises(OutcomeUnknown):
+        place_order_safely(exchange, market_buy("once-5"), sleep=RecordingSleep())
 
-    assert result.status == "NEW"
     assert len(fake.placed_orders) == 1
+    assert len(fake.requests_to("POST", ORDER_PATH)) == 1
 
 
 def test_rate_limited_placement_is_placed_again_without_lookup(
@@ -627,14 +728,14 @@ def test_unknown_outcome_on_every_attempt_is_raised_without_a_second_order(
     fake: BinanceFake, exchange: BinanceExchange
 ) -> None:
     fake.fail_next("timeout", path=ORDER_PATH)
-    fake.fail_next("timeout", count=2, path=ORDER_PATH)  # both lookups time out as well
+    fake.fail_next("timeout", count=2, path=ORDER_PATH)  # the look-up times out as well
 
-    with pytest.raises(OutcomeUnknown, match="may exist"):
+    with pytest.raises(OutcomeUnknown, match="timed out"):
         place_order_safely(exchange, market_buy("once-7"), attempts=3, sleep=RecordingSleep())
 
     assert len(fake.placed_orders) == 1
     assert len(fake.requests_to("POST", ORDER_PATH)) == 1
-    assert len(fake.requests_to("GET", ORDER_PATH)) == 2
+    assert len(fake.requests_to("GET", ORDER_PATH)) == 1
 
 
 def test_permanent_rejection_is_not_retried(fake: BinanceFake, exchange: BinanceExchange) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.pool import QueuePool
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import get_engine
 from tradebot.db.models import utcnow
-from tradebot.errors import OutcomeUnknown, RetryableExchangeError
+from tradebot.errors import RetryableExchangeError
 from tradebot.exchange.base import Balance, Exchange, OrderRequest, OrderResult
 from tradebot.exchange.factory import binance_exchange
 from tradebot.market.prices import write_prices
@@ -27,7 +27,7 @@ from tradebot.settings import get_settings
 
 from devstack.functions import load_function
 from devstack.lambda_events import FakeLambdaContext, sqs_event
-from tests.fakes.binance_server import BinanceFake
+from tests.fakes.binance_server import TRADES_PATH, BinanceFake
 from tests.integration.conftest import MAX_RECEIVES
 from tests.trading_support import (
     API_KEY,
@@ -256,9 +256,10 @@ def test_a_claim_taken_and_released_after_the_trade_was_read_still_means_look_up
     _, token = live_trader
     trade = placed(token, MARKET_BUY)
     message = place_message(trade["id"])
-    # Executor B's order lands but times out, and its look-ups fail: B gives up its attempt.
-    binance_fake.fail_next("timeout", path=ORDER_PATH)
-    binance_fake.fail_next("503", count=2, path=ORDER_PATH)
+    # Executor B's order lands (answer lost, found by its look-up) but its fee cannot be read:
+    # B ends its attempt and releases the claim.
+    binance_fake.fail_next("-1007", path=ORDER_PATH)
+    binance_fake.fail_next("503", count=3, path=TRADES_PATH)
     interleaved: list[BaseException | None] = []
 
     def clock_after_b_ran() -> datetime:
@@ -269,7 +270,7 @@ def test_a_claim_taken_and_released_after_the_trade_was_read_still_means_look_up
 
     executor(clock=clock_after_b_ran, worker_id="a").execute(message, receive_count=2)
 
-    assert isinstance(interleaved[0], OutcomeUnknown)
+    assert isinstance(interleaved[0], RetryableExchangeError)
     assert get_trade(token, trade["id"])["status"] == "FILLED"
     assert len(binance_fake.placed_orders) == 1
     assert len(binance_fake.requests_to("POST", ORDER_PATH)) == 1
@@ -340,15 +341,16 @@ class RecordsCredentials:
         return binance_exchange(credentials)
 
 
-def test_each_live_trade_is_placed_with_its_owners_key(
+def test_each_live_trade_is_placed_with_its_owners_key_as_accepted(
     binance_fake: BinanceFake, live_trader: User, other_trader: User
 ) -> None:
-    # The claim reads the key with the trade: it must be the owner's, whoever stored one first.
+    # The claim reads the key with the trade: it must be the owner's, whoever stored one first,
+    # and the very credential the order was accepted for.
     _, token = live_trader
     _, other_token = other_trader
     store_key(other_token)
     mine, theirs = placed(token, MARKET_BUY), placed(other_token, MARKET_BUY)
-    # The other trader then replaces their key (one the fake does not accept).
+    # The other trader then replaces their key: their order is never placed with the new one.
     other_key = "otherKey" + "7" * 56
     store_key(other_token, api_key=other_key, api_secret="otherSecret" + "8" * 53)
     factory = RecordsCredentials()
@@ -357,9 +359,11 @@ def test_each_live_trade_is_placed_with_its_owners_key(
     executor.execute(place_message(theirs["id"]))
     executor.execute(place_message(mine["id"]))
 
-    assert factory.keys == [other_key, API_KEY]
+    assert factory.keys == [API_KEY]
     assert get_trade(token, mine["id"])["status"] == "FILLED"
-    assert get_trade(other_token, theirs["id"])["status"] == "REJECTED"  # the fake's key only
+    rejected = get_trade(other_token, theirs["id"])
+    assert rejected["status"] == "REJECTED"
+    assert rejected["reason"] == "The API key changed after this order was accepted"
     assert [o["newClientOrderId"] for o in binance_fake.placed_orders] == [mine["client_order_id"]]
 
 

@@ -116,7 +116,12 @@ def test_a_stack_deletion_leaves_the_schema_alone(monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.parametrize(
-    "function", [w.function for w in WORKERS if w.function in ("order_executor", "price_updater")]
+    "function",
+    [
+        w.function
+        for w in WORKERS
+        if w.function in ("order_executor", "price_updater", "reconciler")
+    ],
 )
 def test_a_worker_sample_runs_to_a_result(function: str) -> None:
     # Their behaviour is tested with the trading code; here only that the sample is runnable.

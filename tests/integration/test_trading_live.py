@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from tradebot.market.updater import refresh_prices
+from tradebot.orders.reconcile import Reconciler
 
 from tests.fakes.binance_server import BinanceFake
 from tests.integration.conftest import MAX_RECEIVES
@@ -232,7 +233,7 @@ def test_an_order_the_binance_balance_cannot_cover_is_rejected(
     assert binance_fake.placed_orders == []
 
 
-def test_a_key_whose_secret_is_wrong_rejects_the_trade_on_the_signature_check(
+def test_a_key_replaced_before_the_order_executes_is_never_used_for_it(
     order_queue: OrderQueueHarness, binance_fake: BinanceFake, live_trader: User
 ) -> None:
     _, token = live_trader
@@ -243,29 +244,32 @@ def test_a_key_whose_secret_is_wrong_rejects_the_trade_on_the_signature_check(
 
     rejected = get_trade(token, trade["id"])
     assert rejected["status"] == "REJECTED"
-    assert "Signature" in rejected["reason"]
+    assert rejected["reason"] == "The API key changed after this order was accepted"
     assert WRONG_SECRET not in rejected["reason"]
+    assert order_requests(binance_fake) == []  # not even tried with the new key
     assert binance_fake.placed_orders == []
 
 
 # --- retryable errors: retried with back-off, placed at most once ----------------------------
 
 
-def test_a_server_error_on_placement_is_looked_up_then_placed_again_once(
+def test_a_server_error_on_placement_is_looked_up_once_then_reconciled_never_sent_again(
     order_queue: OrderQueueHarness,
     binance_fake: BinanceFake,
     live_trader: User,
     recorded_sleeps: list[float],
 ) -> None:
     _, token = live_trader
-    binance_fake.fail_next("503", path=ORDER_PATH)
+    binance_fake.fail_next("503", path=ORDER_PATH)  # "execution status UNKNOWN", says Binance
 
     trade = run(order_queue, token, market_buy())
 
-    assert trade["status"] == "FILLED"
-    assert [r.method for r in order_requests(binance_fake)] == ["POST", "GET", "POST"]
-    assert len(binance_fake.placed_orders) == 1
+    assert trade["status"] == "RECONCILING"
+    assert trade["client_order_id"] in trade["reason"]
+    assert [r.method for r in order_requests(binance_fake)] == ["POST", "GET"]
+    assert binance_fake.placed_orders == []
     assert recorded_sleeps == [0.2]
+    assert order_queue.depth() == 0  # the message is done: the reconciler takes it from here
 
 
 def test_a_timeout_on_placement_finds_the_order_instead_of_placing_it_twice(
@@ -328,7 +332,8 @@ def test_a_failure_that_outlasts_one_delivery_succeeds_on_the_next_delivery(
     recorded_sleeps: list[float],
 ) -> None:
     _, token = live_trader
-    binance_fake.fail_next("503", count=3, path=ORDER_PATH)  # every attempt of delivery 1
+    # Every attempt of delivery 1 is refused before Binance processes it (request weight).
+    binance_fake.fail_next("-1003", count=3, path=ORDER_PATH)
     trade = placed(token, market_buy())
 
     first = order_queue.deliver()
@@ -344,9 +349,9 @@ def test_a_failure_that_outlasts_one_delivery_succeeds_on_the_next_delivery(
     assert second.failed == set()
     assert get_trade(token, trade["id"])["status"] == "FILLED"
     assert len(binance_fake.placed_orders) == 1
-    # Delivery 2 looked the order up first (delivery 1 may have reached Binance), then placed it.
+    # Nothing of delivery 1 can have been placed: delivery 2 places it, with no look-up.
     methods = [r.method for r in order_requests(binance_fake)]
-    assert methods == ["POST", "GET", "GET", "GET", "POST"]
+    assert methods == ["POST"] * 4
     assert order_queue.depth() == 0
 
 
@@ -357,7 +362,7 @@ def test_an_order_still_failing_on_the_last_receive_is_failed_with_the_reason(
     recorded_sleeps: list[float],
 ) -> None:
     _, token = live_trader
-    binance_fake.fail_next("503", count=100, path=ORDER_PATH)
+    binance_fake.fail_next("-1003", count=100, path=ORDER_PATH)  # refused before processing
     trade = placed(token, market_buy())
 
     deliveries = order_queue.drain(max_rounds=MAX_RECEIVES)
@@ -370,11 +375,11 @@ def test_an_order_still_failing_on_the_last_receive_is_failed_with_the_reason(
     failed = get_trade(token, trade["id"])
     assert failed["status"] == "FAILED"
     assert failed["reason"].startswith("Could not be executed after retries")
-    assert "Internal error" in failed["reason"]
-    # Every delivery made its three attempts (none was wasted waiting on its own old claim):
-    # delivery 1 places then looks up; the others look up; the last adds a final look-up.
+    assert "Too much request weight" in failed["reason"]
+    # Every delivery made its three attempts, each placing again (each was refused for certain,
+    # so FAILED is the truth: not on the exchange).
     methods = [r.method for r in order_requests(binance_fake)]
-    assert methods == ["POST"] + ["GET"] * (3 * MAX_RECEIVES - 1) + ["GET"]
+    assert methods == ["POST"] * 3 * MAX_RECEIVES
     assert recorded_sleeps == [0.2, 0.4] * MAX_RECEIVES
     assert binance_fake.placed_orders == []
     # The queue then moves the message to its dead-letter queue.
@@ -389,12 +394,14 @@ def test_an_outage_during_placement_never_places_twice_across_deliveries(
     recorded_sleeps: list[float],
 ) -> None:
     _, token = live_trader
-    # The POST lands but times out; every look-up then fails for the rest of delivery 1.
+    # The POST lands but times out; the look-up fails too.
     binance_fake.fail_next("timeout", path=ORDER_PATH)
     binance_fake.fail_next("503", count=2, path=ORDER_PATH)
     trade = placed(token, market_buy())
 
     order_queue.drain()
+    assert get_trade(token, trade["id"])["status"] == "RECONCILING"
+    Reconciler(sleep=lambda _s: None).run()
 
     assert get_trade(token, trade["id"])["status"] == "FILLED"
     assert len(binance_fake.placed_orders) == 1
@@ -478,7 +485,8 @@ def test_a_failing_order_holds_back_its_users_later_orders_but_not_other_users(
 ) -> None:
     _, token = live_trader
     _, other_token = other_trader
-    binance_fake.fail_next("503", count=3, path=ORDER_PATH)  # all of the first order's attempts
+    # All of the first order's attempts are refused before processing (request weight).
+    binance_fake.fail_next("-1003", count=3, path=ORDER_PATH)
     first = placed(token, market_buy("0.001"))
     second = placed(token, market_buy("0.002"))
     elsewhere = placed(other_token, market_buy("0.003"))  # a paper trader

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,12 @@ class RetryableExchangeError(ExchangeError):
 
 
 class OutcomeUnknown(RetryableExchangeError):
-    """The request may or may not have reached the exchange (timeout, 5xx, -1007)."""
+    """The request may or may not have reached the exchange (timeout, 5xx, -1006, -1007, a
+    connection lost after sending): an order must never be sent again, only looked up."""
+
+    # For a placement: when the request left, on the exchange's clock as best known (its signed
+    # `timestamp`); Binance forwards it to the matching engine only within recvWindow of that.
+    sent_at: datetime | None = None
 
 
 class ExchangeRateLimited(RetryableExchangeError):

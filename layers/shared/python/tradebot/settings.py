@@ -176,6 +176,18 @@ class Settings(EnvSettings):
     # Overrides Binance's REST base URL (tests point it at the local fake).
     binance_base_url: str = ""
     binance_timeout_s: float = 5.0
+    # Sent with every signed request: Binance forwards a request to its matching engine only
+    # within this many ms of its timestamp (5000 is Binance's default; 60000 its maximum).
+    binance_recv_window_ms: int = 5000
+    # Orders whose placement answer was lost (RECONCILING), looked up by the reconciler: absence
+    # is certain only from two look-ups this far apart, both after the recvWindow has passed.
+    reconcile_confirm_after_s: int = 120
+    # Then it gives up (the trade stays RECONCILING, an alarm fires): after this long, or this
+    # many look-ups, whichever comes first.
+    reconcile_give_up_after_s: int = 24 * 3600
+    reconcile_max_checks: int = 2000
+    # Trades looked at per run (one run a minute), RECONCILING and fee-pending each.
+    reconcile_batch_size: int = 25
     live_balance_ttl_s: int = 10
     # Binance's limits (exchangeInfo rateLimits): request weight per IP a minute, new orders
     # per account. Past `binance_soft_limit_ratio` of one, calls wait for the next window, at

@@ -10,8 +10,10 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from pydantic import SecretStr
 
@@ -54,6 +56,8 @@ _RATE_LIMIT_CODES: Final = frozenset({-1003, -1015})
 _ORDER_DOES_NOT_EXIST: Final = -2013
 # GET /myTrades answers at most 1000 trades a call; an order with more is read page by page.
 _TRADES_PAGE: Final = 1000
+# GET /allOrders answers at most 1000 orders a call.
+_ORDERS_PAGE: Final = 1000
 
 _STATUSES: Final[Mapping[str, ExchangeOrderStatus]] = {
     "NEW": "NEW",
@@ -66,6 +70,31 @@ _STATUSES: Final[Mapping[str, ExchangeOrderStatus]] = {
     "EXPIRED": "EXPIRED",
     "EXPIRED_IN_MATCH": "EXPIRED",
 }
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when a requests failure happened before a connection existed (refused, DNS, connect
+    timeout): nothing was sent. A read timeout or a connection dropped later may have been."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    # requests wraps urllib3's MaxRetryError, whose `reason` is the failure of the connection.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+def _signed_timestamp(exc: BaseException) -> datetime | None:
+    """The `timestamp` a failed signed request carried (Binance's clock as we knew it)."""
+    request = getattr(exc, "request", None) or getattr(
+        getattr(exc, "response", None), "request", None
+    )
+    body = getattr(request, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode(errors="replace")
+    sent = dict(parse_qsl(body)).get("timestamp") if isinstance(body, str) else None
+    return datetime.fromtimestamp(int(sent) / 1000, UTC) if sent and sent.isdigit() else None
 
 
 def _order_result(data: Mapping[str, Any], client_order_id: str | None = None) -> OrderResult:
@@ -223,15 +252,22 @@ class BinanceExchange:
             self._observe(exc.response, exc.status_code, exc.code)
             raise self._translate(exc, operation, placing=placing) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
-            kind = "timed out" if isinstance(exc, requests.Timeout) else "could not connect"
+            if _never_sent(exc):
+                # No connection was made: the request cannot have reached Binance.
+                raise RetryableExchangeError(f"Binance {operation} could not connect") from exc
+            kind = "timed out" if isinstance(exc, requests.Timeout) else "lost its connection"
             detail = f"Binance {operation} {kind}"
             # The request may have reached the matching engine before the connection failed.
-            raise (OutcomeUnknown(detail) if placing else RetryableExchangeError(detail)) from exc
+            if placing:
+                raise self._maybe_placed(detail, None, exc) from exc
+            raise RetryableExchangeError(detail) from exc
         except (BinanceRequestException, requests.RequestException) as exc:
             # A 2xx whose body is not the JSON we expect: for an order, it may well be placed.
             self._observe(client.response)
             detail = f"Binance {operation} returned an unreadable response"
-            raise (OutcomeUnknown(detail) if placing else RetryableExchangeError(detail)) from exc
+            if placing:
+                raise self._maybe_placed(detail, None, exc) from exc
+            raise RetryableExchangeError(detail) from exc
         self._observe(client.response)
         return result
 
@@ -239,6 +275,16 @@ class BinanceExchange:
         """Report an answer's used weight, order counts and Retry-After to the budget."""
         if self._budget is not None and response is not None:
             self._budget.observe(response.headers, self._account, status=status or 0, code=code)
+
+    def _maybe_placed(self, detail: str, code: int | None, cause: BaseException) -> OutcomeUnknown:
+        """A placement whose outcome is unknown, stamped with when it left (see `sent_at`)."""
+        error = OutcomeUnknown(detail, code)
+        error.sent_at = _signed_timestamp(cause)
+        if error.sent_at is None:
+            # Not readable from the request: now, on the exchange's clock, is no earlier.
+            offset_ms = getattr(self._client_instance, "timestamp_offset", 0) or 0
+            error.sent_at = datetime.fromtimestamp(time.time() + offset_ms / 1000, UTC)
+        return error
 
     def _translate(  # noqa: PLR0911 - one return per Binance error family reads best
         self, exc: Any, operation: str, *, placing: bool
@@ -255,7 +301,12 @@ class BinanceExchange:
             self._resync_after_skew()
             return ClockSkew(detail, code)
         if code in _OUTCOME_UNKNOWN_CODES:
-            return OutcomeUnknown(detail, code)
+            return (
+                self._maybe_placed(detail, code, exc) if placing else OutcomeUnknown(detail, code)
+            )
+        if placing and code == -2010 and "duplicate order" in message.lower():
+            # An open order with our client id exists: an earlier attempt did reach Binance.
+            return self._maybe_placed(detail, code, exc)
         if code == -1013:
             return FilterFailure(detail, code)
         if code == -2010:
@@ -267,7 +318,10 @@ class BinanceExchange:
         if code in _UNKNOWN_ORDER_CODES:
             return UnknownOrder(detail, code)
         if status >= 500:
-            return OutcomeUnknown(detail, code) if placing else RetryableExchangeError(detail, code)
+            # Binance: a 5XX is "NOT" a failure; "the execution status is UNKNOWN".
+            if placing:
+                return self._maybe_placed(detail, code, exc)
+            return RetryableExchangeError(detail, code)
         return OrderRejected(detail, code) if placing else PermanentExchangeError(detail, code)
 
     def _resync_after_skew(self) -> None:
@@ -327,6 +381,34 @@ class BinanceExchange:
         params = {"symbol": symbol} if symbol is not None else {}
         data = self._signed("open orders", lambda client: client.get_open_orders(**params))
         return [_order_result(entry) for entry in data]
+
+    def find_order(self, symbol: str, client_order_id: str, since: datetime) -> OrderResult | None:
+        """Look an order up in the account's order history (GET /api/v3/allOrders, weight 20).
+
+        Binance's history is read from its database ("Data Source: Database"), not the memory
+        GET /order reads first: a second, independent witness of whether an order exists. Pages
+        from `since` (startTime), oldest first; None when no order placed since has our id.
+        """
+        params: dict[str, Any] = {
+            "symbol": symbol,
+            "startTime": int(since.timestamp() * 1000),
+            "limit": _ORDERS_PAGE,
+        }
+        while True:
+            page = self._signed("order history", lambda client: client.get_all_orders(**params))
+            for data in page:
+                if data.get("clientOrderId") == client_order_id:
+                    return _order_result(data)
+            if len(page) < _ORDERS_PAGE:
+                return None
+            # Further pages follow by order id (Binance: orderId set -> orders >= that id).
+            params.pop("startTime", None)
+            params["orderId"] = int(page[-1]["orderId"]) + 1
+
+    def server_time(self) -> datetime:
+        """Binance's clock now (GET /api/v3/time, weight 1)."""
+        server = self._call("time", lambda client: client.get_server_time())
+        return datetime.fromtimestamp(int(server["serverTime"]) / 1000, UTC)
 
     def with_commission(self, result: OrderResult) -> OrderResult:
         """`result` with its fills' commission, read from the account trade list (GET /myTrades).

@@ -64,6 +64,7 @@ def binance_exchange(credentials: ExchangeCredentials | None = None) -> BinanceE
         testnet=credentials.testnet if credentials else False,
         base_url=settings.binance_base_url or None,
         timeout_s=settings.binance_timeout_s,
+        recv_window_ms=settings.binance_recv_window_ms,
         clients=binance_clients(),
         budget=request_budget(),
     )

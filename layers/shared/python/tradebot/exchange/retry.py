@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from tradebot.errors import OrderRejected, OutcomeUnknown, RetryableExchangeError
+from tradebot.errors import ExchangeError, OutcomeUnknown, RetryableExchangeError
 from tradebot.exchange.base import Exchange, OrderRequest, OrderResult
 
 Sleep = Callable[[float], None]
@@ -47,10 +47,6 @@ def with_retries[T](
     raise ValueError("attempts must be at least 1")
 
 
-def _is_duplicate(error: OrderRejected) -> bool:
-    return "duplicate order" in error.detail.lower()
-
-
 def place_order_safely(
     exchange: Exchange,
     order: OrderRequest,
@@ -60,44 +56,35 @@ def place_order_safely(
     base_delay: float = 0.2,
     max_delay: float = DEFAULT_MAX_DELAY_S,
 ) -> OrderResult:
-    """Place `order` at most once on the exchange, retrying what is safe to retry.
+    """Place `order` at most once on the exchange, retrying only what certainly did not place it.
 
-    After an unknown outcome (timeout, 5xx, -1007) the order is first looked up by its client
-    id; only when the exchange does not know it is it placed again. Errors that say the order
-    was certainly not placed (rate limit, clock skew) are retried by placing again.
+    A refusal answered before the order was processed (rate limit, clock skew, no connection) is
+    retried by placing again. After a maybe-placed outcome (timeout, 5xx, -1006, -1007, a dropped
+    connection, -2010 "Duplicate order sent") the order is NEVER sent again: Binance's client id
+    blocks a second order only while the first is open, and a look-up can lag the engine. It is
+    looked up once (after the same back-off, so a just-placed order has time to show); if that
+    does not find it, `OutcomeUnknown` is raised for the caller to reconcile.
     """
-    outcome_unknown = False
     for attempt in range(1, attempts + 1):
         try:
-            if outcome_unknown:
-                found = exchange.get_order(order.symbol, order.client_order_id)
-                if found is not None:
-                    return found
-                outcome_unknown = False
             return exchange.place_order(order)
         except OutcomeUnknown as exc:
-            outcome_unknown = True
-            error: RetryableExchangeError = exc
+            sleep(min(retry_delay(exc, 1, base_delay), max_delay))
+            found = _look_up_once(exchange, order)
+            if found is not None:
+                return found
+            raise
         except RetryableExchangeError as exc:
-            # A failed look-up leaves outcome_unknown set, so the next attempt looks again.
-            error = exc
-        except OrderRejected as exc:
-            # The first attempt did land but was not visible to the look-up yet: Binance refuses
-            # a second open order with the same client id, which proves the first one exists.
-            if not _is_duplicate(exc):
+            delay = retry_delay(exc, attempt, base_delay)
+            if attempt == attempts or delay > max_delay:
                 raise
-            found = exchange.get_order(order.symbol, order.client_order_id)
-            if found is None:
-                raise
-            return found
-        delay = retry_delay(error, attempt, base_delay)
-        if attempt == attempts or delay > max_delay:
-            if outcome_unknown and not isinstance(error, OutcomeUnknown):
-                # The look-up failed, not the placement: the caller must still treat the order
-                # as possibly placed and reconcile it later, never as failed.
-                detail = f"order {order.client_order_id} may exist; look-up failed: {error.detail}"
-                raise OutcomeUnknown(detail, error.code) from error
-            raise error
-        # Waiting before the look-up also gives a just-placed order time to become visible.
-        sleep(delay)
+            sleep(delay)
     raise ValueError("attempts must be at least 1")
+
+
+def _look_up_once(exchange: Exchange, order: OrderRequest) -> OrderResult | None:
+    """One look-up by client id; None when it finds nothing or fails (a lag is normal)."""
+    try:
+        return exchange.get_order(order.symbol, order.client_order_id)
+    except ExchangeError:
+        return None

@@ -82,6 +82,7 @@ ROUTES: tuple[Route, ...] = (
 WORKERS: tuple[Worker, ...] = (
     Worker("order_executor", "sqs", "Places and cancels queued orders on the user's exchange"),
     Worker("price_updater", "schedule", "Refreshes cached prices and triggers resting orders"),
+    Worker("reconciler", "schedule", "Looks up orders whose placement answer was lost"),
     Worker("migrate", "deploy", "Applies database migrations"),
 )
 

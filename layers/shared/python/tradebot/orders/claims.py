@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Label, Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from tradebot.accounts.service import decrypt_credentials, load_credentials
+from tradebot.accounts.service import decrypt_credentials
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.models import ApiCredential, Trade
 from tradebot.errors import RetryableExchangeError
@@ -41,6 +41,7 @@ _CLAIM = (
 )
 _ORDER = (
     _TRADES.c.user_id,
+    _TRADES.c.credential_id,
     _TRADES.c.trading_mode,
     _TRADES.c.symbol,
     _TRADES.c.side,
@@ -50,19 +51,23 @@ _ORDER = (
     _TRADES.c.quote_quantity,
     _TRADES.c.price,
     _TRADES.c.stop_price,
+    _TRADES.c.cancel_requested_at,
 )
 _KEY_COLUMNS = ("api_key_encrypted", "api_secret_encrypted", "testnet")
 
 
-def _owners_key(column: str) -> Label[Any]:
+def _owners_key(column: str, label: str | None = None) -> Label[Any]:
     """The trade owner's stored `column` (NULL without a key), as a correlated sub-select."""
     owners = select(_CREDENTIALS.c[column]).where(_CREDENTIALS.c.user_id == _TRADES.c.user_id)
-    return owners.scalar_subquery().label(column)
+    return owners.scalar_subquery().label(label or column)
 
 
 def _claims(with_key: bool) -> tuple[Update, Update]:
-    """The first claim and the take-over, returning the order (and the owner's key)."""
-    returned = _ORDER + tuple(_owners_key(name) for name in _KEY_COLUMNS) if with_key else _ORDER
+    """The first claim and the take-over, returning the order (and the owner's key and its id,
+    to compare with the credential the trade was accepted for)."""
+    key = tuple(_owners_key(name) for name in _KEY_COLUMNS)
+    owners_id = _owners_key("id", "owner_credential_id")
+    returned = (*_ORDER, *key, owners_id) if with_key else _ORDER
     claim = _CLAIM.returning(*returned)
     take_over = claim.where(
         _TRADES.c.trading_mode != "paper", _TRADES.c.claimed_at <= bindparam("lease_end")
@@ -83,11 +88,27 @@ _STATE = select(_TRADES.c.status, _TRADES.c.trading_mode).where(
 @dataclass(frozen=True)
 class Claim:
     """A claimed trade: whether an earlier attempt had claimed it, and for a live trade what
-    placing needs (a paper trade has no request here: it is placed from its row)."""
+    placing needs (a paper trade has no request here: it is placed from its row).
+
+    `credentials` is the key the order was accepted for, or None when the owner's key was
+    removed or replaced since: the order is never placed with another account's key.
+    """
 
     earlier: bool
     request: OrderRequest | None = None
     credentials: ExchangeCredentials | None = None
+    # The owner asked to cancel it while it waited (or while an attempt was refused for certain).
+    cancel_requested: bool = False
+
+
+def bound_credentials(
+    session: Session, user_id: str, credential_id: str | None
+) -> ExchangeCredentials | None:
+    """The owner's key if it is still the credential `credential_id` (the trade's), else None."""
+    stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+    if stored is None or credential_id is None or stored.id != credential_id:
+        return None
+    return decrypt_credentials(stored)
 
 
 def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) -> Claim | None:
@@ -113,5 +134,14 @@ def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) 
         raise OrderInProgress("Another executor is placing this order")
     if row.trading_mode == "paper":
         return Claim(earlier=False)
-    credentials = decrypt_credentials(row) if with_key else load_credentials(session, row.user_id)
-    return Claim(earlier=earlier, request=request_of(row), credentials=credentials)
+    if with_key:
+        same_key = row.credential_id is not None and row.owner_credential_id == row.credential_id
+        credentials = decrypt_credentials(row) if same_key else None
+    else:
+        credentials = bound_credentials(session, row.user_id, row.credential_id)
+    return Claim(
+        earlier=earlier,
+        request=request_of(row),
+        credentials=credentials,
+        cancel_requested=row.cancel_requested_at is not None,
+    )

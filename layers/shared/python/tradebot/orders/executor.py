@@ -1,8 +1,11 @@
 """The order executor: takes one queued message to the user's exchange, at most once.
 
 Placing follows claim -> place -> record. The claim (a guarded UPDATE on a PENDING trade)
-excludes a second executor; a claim found on redelivery means an earlier attempt may have
-reached the exchange, so the order is looked up by its client id before anything is placed.
+excludes a second executor, and places only with the key the order was accepted for. Only a
+refusal that proves nothing was placed is retried by placing again; after an answer that leaves
+it unknown (timeout, 5xx, -1006, -1007, a dropped connection, "Duplicate order sent"), or when a
+redelivery finds an earlier attempt's claim, the order is never sent again: if one look-up does
+not find it, the trade goes RECONCILING and the reconciler (orders/reconcile.py) settles it.
 Paper trades are placed inside one transaction with their balance moves instead.
 """
 
@@ -23,18 +26,25 @@ from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Trade, utcnow
 from tradebot.errors import (
+    ExchangeError,
     InvalidApiKey,
+    OutcomeUnknown,
     PermanentExchangeError,
     RetryableExchangeError,
     UnknownOrder,
 )
-from tradebot.exchange.base import Exchange, OrderResult
+from tradebot.exchange.base import Exchange, OrderRequest, OrderResult
 from tradebot.exchange.factory import binance_exchange, paper_exchange
 from tradebot.exchange.paper import PaperExchange
 from tradebot.exchange.retry import place_order_safely, with_retries
-from tradebot.orders.claims import OrderInProgress, claim_trade
+from tradebot.orders.claims import OrderInProgress, bound_credentials, claim_trade
 from tradebot.orders.mapping import request_of
 from tradebot.orders.messages import OrderMessage
+from tradebot.orders.reconcile import (
+    earlier_attempt_reason,
+    lost_answer_reason,
+    start_reconciling,
+)
 from tradebot.orders.recording import record_result, reject
 from tradebot.orders.state import OPEN
 from tradebot.orders.sync import (
@@ -53,6 +63,7 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 NOTHING_RECORDED = Decimal(0)
+KEY_CHANGED = "The API key changed after this order was accepted"
 LiveExchangeFactory = Callable[[ExchangeCredentials], Exchange]
 
 
@@ -128,44 +139,85 @@ class Executor:
                 # placement and its balance moves, or not at all.
                 self._place_paper(session, trade_id)
                 return
-        earlier_claim = claim.earlier
-        # A cancel recorded while an earlier attempt held the claim. Maybe-placed trades leave
-        # PENDING for RECONCILING, so a PENDING trade claimed before was never placed: honour it
-        # before anything is sent.
-        if earlier_claim and self._canceled_before_placing(trade_id):
+        # A cancel recorded while the trade waited, or while an attempt that was refused for
+        # certain held it. Unless an earlier attempt may have placed it (then it is looked up
+        # below, and the cancel is carried out once it is known to be open), it was never
+        # sent: honour the cancel before anything is.
+        if claim.cancel_requested and not claim.earlier and self._canceled_before_placing(trade_id):
             return
         if credentials is None:
-            self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", "The API key was removed"))
+            # The key this order was accepted for was removed or replaced: never another's.
+            if claim.earlier:
+                why = "the API key changed since, so it cannot be checked with that key"
+                self._reconcile(trade_id, earlier_attempt_reason(request.client_order_id, why), now)
+            else:
+                self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", KEY_CHANGED))
             return
         exchange = self.live_exchange(credentials)
         try:
-            # The earlier attempt may have reached the exchange: look before placing, with the
-            # same back-off as every other call (one blip must not cost a whole delivery).
-            result = (
-                with_retries(
-                    lambda: exchange.get_order(request.symbol, request.client_order_id),
-                    self.attempts,
-                    sleep=self.sleep,
-                )
-                if earlier_claim
-                else None
-            )
+            if claim.earlier:
+                result = self._after_earlier_attempt(exchange, trade_id, request, now)
+            else:
+                result = self._first_attempt(exchange, trade_id, request, now)
             if result is None:
-                result = place_order_safely(exchange, request, self.attempts, self.sleep)
-            result = self._with_fee(exchange, result, NOTHING_RECORDED)
-        except PermanentExchangeError as exc:
-            detail = exc.detail
-            self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", detail))
-            return
-        except RetryableExchangeError:
-            # This attempt is over: end its lease now, so the redelivery retries at once instead
-            # of finding "another executor" until the lease runs out. The claim stays on record,
-            # so that redelivery looks the order up before placing anything.
-            self._release(trade_id, now)
-            raise
+                return
+            try:
+                result = self._with_fee(exchange, result, NOTHING_RECORDED)
+            except RetryableExchangeError:
+                # Placed, its fee not readable yet: end this attempt's lease now, so the
+                # redelivery (which looks the order up, never places it) runs at once.
+                self._release(trade_id, now)
+                raise
         finally:
             _close(exchange)
         self._finish(trade_id, lambda s, t: record_result(s, t, result))
+
+    def _first_attempt(
+        self, exchange: Exchange, trade_id: str, request: OrderRequest, now: datetime
+    ) -> OrderResult | None:
+        """Place the order; None when its outcome was recorded (rejected, or RECONCILING)."""
+        try:
+            return place_order_safely(exchange, request, self.attempts, self.sleep)
+        except OutcomeUnknown as exc:
+            # It may exist: never sent again. The reconciler looks it up until it knows.
+            reason = lost_answer_reason(exc, request.client_order_id)
+            self._reconcile(trade_id, reason, now, sent_at=exc.sent_at)
+            return None
+        except PermanentExchangeError as exc:
+            detail = exc.detail
+            self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", detail))
+            return None
+        except RetryableExchangeError:
+            # Every attempt was refused before Binance processed it (rate limit, clock skew, no
+            # connection): nothing was placed. Drop the claim, so the redelivery places it as
+            # a first attempt.
+            self._unclaim(trade_id, now)
+            raise
+
+    def _after_earlier_attempt(
+        self, exchange: Exchange, trade_id: str, request: OrderRequest, now: datetime
+    ) -> OrderResult | None:
+        """An earlier attempt may have placed it: look it up, and never place it again."""
+        try:
+            found = with_retries(
+                lambda: exchange.get_order(request.symbol, request.client_order_id),
+                self.attempts,
+                sleep=self.sleep,
+            )
+            why = "it was interrupted, and the order is not visible yet"
+        except ExchangeError as exc:
+            found, why = None, f"it was interrupted, and looking it up failed: {exc.detail}"
+        if found is None:
+            # Not found is no proof (a look-up can lag): the reconciler decides.
+            self._reconcile(trade_id, earlier_attempt_reason(request.client_order_id, why), now)
+        return found
+
+    def _reconcile(
+        self, trade_id: str, reason: str, now: datetime, sent_at: datetime | None = None
+    ) -> None:
+        """Move the trade to RECONCILING; `sent_at` defaults to now (no later send happened)."""
+        sent = sent_at or now
+        self._finish(trade_id, lambda s, t: start_reconciling(s, t, reason, sent_at=sent, now=now))
 
     def _release(self, trade_id: str, claimed_at: datetime) -> None:
         """End this executor's lease early (backdating it) unless someone else claimed since."""
@@ -180,6 +232,21 @@ class Executor:
                     Trade.claimed_by == self.worker_id,
                 )
                 .values(claimed_at=claimed_at - lease)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _unclaim(self, trade_id: str, claimed_at: datetime) -> None:
+        """Drop this executor's claim: nothing was sent, so the next attempt is a first one."""
+        with unit_of_work() as session:
+            session.execute(
+                update(Trade)
+                .where(
+                    Trade.id == trade_id,
+                    Trade.status == "PENDING",
+                    Trade.claimed_at == claimed_at,
+                    Trade.claimed_by == self.worker_id,
+                )
+                .values(claimed_at=None, claimed_by=None)
                 .execution_options(synchronize_session=False)
             )
 
@@ -198,39 +265,42 @@ class Executor:
         record_result(session, trade, result)
 
     def _give_up(self, trade_id: str, error: RetryableExchangeError) -> None:
-        """Last delivery: a final look-up, else FAILED with the reason (the message goes to DLQ)."""
+        """Last delivery. Never claimed by a placement that may have been sent: FAILED with the
+        reason (certainly not placed). Otherwise a final look-up, else RECONCILING."""
         with unit_of_work() as session:
             trade = session.get(Trade, trade_id)
             if trade is None or trade.status != "PENDING":
                 return
             credentials = (
-                load_credentials(session, trade.user_id) if trade.trading_mode == "live" else None
+                bound_credentials(session, trade.user_id, trade.credential_id)
+                if trade.trading_mode == "live"
+                else None
             )
             request = request_of(trade)
-            claimed = trade.claimed_at is not None
-        unknown = False
-        if credentials is not None and claimed:
+            claimed = trade.claimed_at is not None and trade.trading_mode == "live"
+        if not claimed:
+            reason = f"Could not be executed after retries: {error.detail}"
+            self._finish(trade_id, lambda s, t: reject(s, t, "FAILED", reason))
+            return
+        found: OrderResult | None = None
+        if credentials is not None:
             exchange = self.live_exchange(credentials)
             try:
                 found = exchange.get_order(request.symbol, request.client_order_id)
                 if found is not None:
                     found = self._final_fee(exchange, found)
-            except RetryableExchangeError:
-                found, unknown = None, True  # nothing more can be learned now; FAILED says so
+            except ExchangeError:
+                found = None  # nothing more can be learned now; the reconciler goes on
             finally:
                 _close(exchange)
-            if found is not None:
-                self._finish(trade_id, lambda s, t: record_result(s, t, found))
-                return
-        reason = f"Could not be executed after retries: {error.detail}"
-        if unknown:
-            # An earlier attempt may have placed it (a timeout, a 5xx): the trader must look
-            # before placing it again.
-            reason += (
-                "; the order may have reached the exchange, look it up by client order id "
-                f"{request.client_order_id}"
-            )
-        self._finish(trade_id, lambda s, t: reject(s, t, "FAILED", reason))
+        if found is not None:
+            result = found
+            self._finish(trade_id, lambda s, t: record_result(s, t, result))
+            return
+        why = f"it could not be confirmed after retries: {error.detail}"
+        self._reconcile(
+            trade_id, earlier_attempt_reason(request.client_order_id, why), self.clock()
+        )
 
     def _canceled_before_placing(self, trade_id: str) -> bool:
         """End a claimed PENDING trade as CANCELED if its owner asked to cancel it meanwhile."""
