@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from tradebot.db.engine import unit_of_work
-from tradebot.db.models import ApiCredential
+from tradebot.db.models import ApiCredential, Trade
 from tradebot.market.updater import refresh_prices, stranded_orders
 
 from tests.fakes.binance_server import BinanceFake
@@ -234,13 +234,42 @@ def test_a_pending_trade_whose_first_attempt_failed_can_be_canceled_before_it_is
     first = order_queue.deliver()
     assert first is not None
     assert first.failed
-    assert trade_row(trade["id"]).claimed_at is not None
 
-    # When its owner cancels it, and the queue delivers again
+    # When its owner cancels it
     reply = cancel(token, trade["id"])
     order_queue.drain()
 
-    # Then the cancel is accepted and honoured: never placed, CANCELED
+    # Then it is canceled at once: refused for certain, the attempt left no claim behind
+    assert reply.status == 202
+    assert reply.body["status"] == "CANCELED"
+    assert reply.body["reason"] == "Canceled before it reached the exchange"
+    assert binance_fake.placed_orders == []
+    assert order_queue.depth() == 0
+
+
+def test_a_cancel_recorded_while_an_attempt_holds_the_trade_is_honoured_before_placing(
+    order_queue: OrderQueueHarness,
+    binance_fake: BinanceFake,
+    live_trader: User,
+    recorded_sleeps: list[float],
+) -> None:
+    # Given an order an executor is placing right now (its claim is held)
+    _, token = live_trader
+    trade = placed(token, {**limit_buy(), "type": "LIMIT"})
+    with unit_of_work() as session:
+        row = session.get(Trade, trade["id"])
+        assert row is not None
+        row.claimed_at, row.claimed_by = datetime.now(UTC), "another-executor"
+
+    # When its owner cancels it, and that attempt then ends refused for certain (no claim left)
+    reply = cancel(token, trade["id"])
+    with unit_of_work() as session:
+        row = session.get(Trade, trade["id"])
+        assert row is not None
+        row.claimed_at = row.claimed_by = None
+    order_queue.drain()
+
+    # Then the cancel is accepted and honoured before the next attempt: never placed, CANCELED
     assert reply.status == 202
     assert reply.body["status"] == "PENDING"
     canceled = get_trade(token, trade["id"])
