@@ -30,6 +30,7 @@ VALID: dict[str, dict[str, Any]] = {
     "notes_create": {"title": "plan"},
     "notes_update": {"title": "new plan"},
     "trades_create": {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.0001"},
+    "trades_cancel_all": {},
 }
 # Fields the server owns, with values an attacker would like to set.
 SERVER_OWNED: dict[str, Any] = {

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-Throttle = Literal["read", "write", "auth"]
+# "exempt": never counted against a per-user limit (the way out of trouble must stay open);
+# API Gateway's per-method stage limit still caps the route as a whole.
+Throttle = Literal["read", "write", "auth", "exempt"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ ROUTES: tuple[Route, ...] = (
     Route("trades_get", "GET", "/api/trading/trades/{trade_id}", "One trade", tag="trading"),
     Route("trades_cancel", "DELETE", "/api/trading/trades/{trade_id}", "Cancel an open order",
           throttle="write", status_code=202, tag="trading", failures=(409,)),
+    Route("trades_cancel_all", "POST", "/api/trading/cancel-all", "Cancel every open order",
+          throttle="exempt", status_code=202, tag="trading"),
     Route("dashboard", "GET", "/api/dashboard", "Portfolio and performance", tag="trading",
           failures=(400, 502)),
 )  # fmt: skip

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +17,8 @@ from tradebot.db.models import ApiCredential, Trade, utcnow
 from tradebot.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from tradebot.orders.messages import OrderMessage
 from tradebot.orders.queue import enqueue
-from tradebot.orders.schemas import TradeCreate, TradePublic, TradeStatus
-from tradebot.orders.state import OPEN
+from tradebot.orders.schemas import CancelAllPublic, TradeCreate, TradePublic, TradeStatus
+from tradebot.orders.state import MAY_BE_OPEN, OPEN
 from tradebot.orders.validation import check_affordable
 from tradebot.pagination import Page, decode_cursor, encode_cursor
 from tradebot.portfolio.dashboard import invalidate_dashboard
@@ -91,7 +92,7 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
             return public(existing)
         invalidate_dashboard(session, user_id)
         result = public(trade)
-    _send(OrderMessage(trade_id=result.id, action="place"), user_id)
+    _send([(OrderMessage(trade_id=result.id, action="place"), user_id)])
     return result
 
 
@@ -99,13 +100,16 @@ def _venue(testnet: bool) -> str:
     return "testnet" if testnet else "live"
 
 
-def _send(message: OrderMessage, user_id: str) -> None:
+def _send(messages: list[tuple[OrderMessage, str]]) -> None:
+    """Send (message, user id) pairs after the commit; a failed send is left to the sweeper."""
     try:
-        enqueue([(message, user_id)])
+        enqueue(messages)
     except ServiceUnavailable:
-        # The trade is committed; the sweeper re-sends messages for trades left waiting.
+        # The trades are committed; the sweeper re-sends messages for trades left waiting
+        # (a PENDING trade's placement, an open order's requested cancel).
         logger.warning(
-            "order message not sent; the sweeper will retry", extra={"trade_id": message.trade_id}
+            "order messages not sent; the sweeper will retry",
+            extra={"trade_ids": [message.trade_id for message, _ in messages]},
         )
 
 
@@ -171,35 +175,94 @@ def list_trades(
     return Page[TradePublic](items=[public(t) for t in rows], next_cursor=next_cursor)
 
 
+# What canceling one locked trade came to: CANCELED at once; claimed by an executor (still
+# being placed); open on the exchange (a cancel message is due); or nothing to cancel here.
+CancelStep = Literal["canceled", "being_placed", "open", "not_open"]
+
+
+def _cancel_locked(session: Session, trade: Trade, now: datetime) -> CancelStep:
+    """Cancel `trade` (row-locked by the caller) as far as this transaction can.
+
+    An unclaimed PENDING trade is CANCELED; an open one gets `cancel_requested_at` and needs a
+    cancel message sent after the commit. A claimed PENDING trade and every other status are
+    left as they are: the caller decides what they mean.
+    """
+    if trade.status == "PENDING" and trade.claimed_at is None:
+        # Guarded: an executor claiming it at this instant wins (then it is being placed).
+        moved = session.execute(
+            update(Trade)
+            .where(Trade.id == trade.id, Trade.status == "PENDING", Trade.claimed_at.is_(None))
+            .values(
+                status="CANCELED",
+                reason="Canceled before it reached the exchange",
+                updated_at=now,
+            )
+        )
+        if moved.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(trade)
+            return "canceled"
+        return "being_placed"
+    if trade.status == "PENDING":
+        return "being_placed"
+    if trade.status in OPEN:
+        trade.cancel_requested_at = now
+        return "open"
+    return "not_open"
+
+
 def cancel_trade(user_id: str, trade_id: str) -> TradePublic:
     """Cancel: a queued trade at once; an open order through the executor; else 409."""
-    now = utcnow()
     with unit_of_work() as session:
         trade = session.scalar(
             select(Trade).where(Trade.id == trade_id, Trade.user_id == user_id).with_for_update()
         )
         if trade is None:
             raise NotFound("No such trade")
-        if trade.status == "PENDING" and trade.claimed_at is None:
-            # Guarded: an executor claiming it at this instant wins and we report 409.
-            moved = session.execute(
-                update(Trade)
-                .where(Trade.id == trade_id, Trade.status == "PENDING", Trade.claimed_at.is_(None))
-                .values(
-                    status="CANCELED",
-                    reason="Canceled before it reached the exchange",
-                    updated_at=now,
-                )
-            )
-            if moved.rowcount == 1:  # type: ignore[attr-defined]
-                session.refresh(trade)
-                invalidate_dashboard(session, user_id)
-                return public(trade)
-        if trade.status == "PENDING":
+        step = _cancel_locked(session, trade, utcnow())
+        if step == "canceled":
+            invalidate_dashboard(session, user_id)
+            return public(trade)
+        if step == "being_placed":
             raise Conflict("The order is being placed right now; cancel it again in a moment")
-        if trade.status not in OPEN:
+        if step == "not_open":
             raise Conflict(f"A {trade.status} trade cannot be canceled")
-        trade.cancel_requested_at = now
         result = public(trade)
-    _send(OrderMessage(trade_id=trade_id, action="cancel"), user_id)
+    _send([(OrderMessage(trade_id=trade_id, action="cancel"), user_id)])
     return result
+
+
+def cancel_all_trades(user_id: str) -> CancelAllPublic:
+    """Cancel every order of the user that may be open, paper or live, in one transaction.
+
+    Unclaimed PENDING orders are CANCELED at once; claimed ones get `cancel_requested_at` (the
+    executor honours it once placed, and the sweeper re-sends the cancel of an order that
+    opened anyway); open orders get a cancel message each, sent in batches after the commit.
+    RECONCILING orders are left to the reconciler and counted apart: nobody knows yet whether
+    they exist.
+    """
+    now = utcnow()
+    canceled = reconciling = 0
+    messages: list[tuple[OrderMessage, str]] = []
+    with unit_of_work() as session:
+        trades = session.scalars(
+            select(Trade)
+            .where(Trade.user_id == user_id, Trade.status.in_(sorted(MAY_BE_OPEN)))
+            .order_by(Trade.created_at, Trade.id)
+            .with_for_update()
+        ).all()
+        for trade in trades:
+            step = _cancel_locked(session, trade, now)
+            if step == "being_placed":
+                trade.cancel_requested_at = now
+            elif step == "open":
+                messages.append((OrderMessage(trade_id=trade.id, action="cancel"), user_id))
+            elif step == "not_open":
+                if trade.status == "RECONCILING":
+                    reconciling += 1
+                continue
+            canceled += 1
+        if canceled:
+            invalidate_dashboard(session, user_id)
+    if messages:
+        _send(messages)
+    return CancelAllPublic(canceled=canceled, reconciling=reconciling)
