@@ -59,8 +59,12 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
                 return public(existing)
         # The account is fixed here: the venue and the credential this order is checked
         # against are the ones the executor will place it with, or it is not placed at all.
+        # FOR KEY SHARE: a key being replaced or deleted (which locks this row FOR UPDATE and
+        # refuses while live orders may be open) waits for this order, or this order for it.
         credential = session.execute(
-            select(ApiCredential.id, ApiCredential.testnet).where(ApiCredential.user_id == user_id)
+            select(ApiCredential.id, ApiCredential.testnet)
+            .where(ApiCredential.user_id == user_id)
+            .with_for_update(read=True, key_share=True)
         ).one_or_none()
         live = credential is not None
         check_affordable(session, user_id, body, live=live)
