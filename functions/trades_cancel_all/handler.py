@@ -3,14 +3,13 @@
 from tradebot.http.deps import UserId
 from tradebot.http.function import RouteFunction
 from tradebot.orders import service
-from tradebot.orders.schemas import CancelAllPublic, CancelAllRequest
+from tradebot.orders.schemas import CancelAllPublic
 
 route = RouteFunction("trades_cancel_all")
 
 
 @route
-def cancel_all_trades(user_id: UserId, body: CancelAllRequest | None = None) -> CancelAllPublic:
-    # The body has no fields; it is declared so that a field sent anyway is refused, not ignored.
+def cancel_all_trades(user_id: UserId) -> CancelAllPublic:
     return service.cancel_all_trades(user_id)
 
 

@@ -127,6 +127,18 @@ def test_cancel_all_leaves_finished_orders_and_other_users_orders_alone(
     assert get_trade(other_token, theirs["id"])["status"] == "PENDING"
 
 
+def test_cancel_all_reads_no_body_so_naming_another_user_cancels_only_the_callers_orders(
+    trader: User, other_trader: User
+) -> None:
+    other_id, other_token = other_trader
+    theirs = placed(other_token, limit_buy())
+
+    reply = call("trades_cancel_all", token=trader[1], body={"user_id": other_id})
+
+    assert reply.body == {"canceled": 0, "reconciling": 0}
+    assert get_trade(other_token, theirs["id"])["status"] == "PENDING"
+
+
 def test_an_order_being_placed_gets_its_cancel_requested_and_a_reconciling_one_is_left_alone(
     order_queue: OrderQueueHarness, trader: User
 ) -> None:

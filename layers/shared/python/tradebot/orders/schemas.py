@@ -137,12 +137,6 @@ class TradePublic(BaseModel):
     updated_at: datetime
 
 
-class CancelAllRequest(BaseModel):
-    """The optional body of a cancel-all: nothing to set, so `{}` or none; any field is 422."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 class CancelAllPublic(BaseModel):
     """What POST /api/trading/cancel-all did."""
 
