@@ -52,7 +52,7 @@ FLOORS: dict[str, tuple[str, ...]] = {
 API_FUNCTIONS = [r.function for r in ROUTES]
 FUNCTIONS = API_FUNCTIONS + [w.function for w in WORKERS]
 # Who may load these at all (lazily, on the path that needs them), never at import.
-BOTO3_USERS = {"trades_create", "trades_cancel", "price_updater"}
+BOTO3_USERS = {"trades_create", "trades_cancel", "trades_cancel_all", "price_updater"}
 BINANCE_USERS = {"order_executor", "price_updater", "dashboard", "trades_create"}
 NO_FASTAPI = ("order_executor", "price_updater", "migrate")
 

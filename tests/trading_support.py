@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import PaperBalance, Position, Trade
@@ -206,6 +206,26 @@ def store_key(token: str, api_key: str = API_KEY, api_secret: str = API_SECRET) 
         body={"api_key": api_key, "api_secret": api_secret, "testnet": True},
     )
     assert reply.status == 200, reply.raw_body
+
+
+def replace_stored_key(user_id: str, api_key: str = API_KEY, api_secret: str = API_SECRET) -> None:
+    """Change the stored key behind the API's back, as a new credential (as storing one is):
+    the API refuses a key change while live orders may be open, but the executor must still
+    cope with one."""
+    from tradebot.crypto.vault import get_vault
+    from tradebot.db.models import ApiCredential, new_id
+
+    vault = get_vault()
+    with unit_of_work() as session:
+        session.execute(
+            update(ApiCredential)
+            .where(ApiCredential.user_id == user_id)
+            .values(
+                id=new_id(),
+                api_key_encrypted=vault.encrypt(api_key),
+                api_secret_encrypted=vault.encrypt(api_secret),
+            )
+        )
 
 
 def run_concurrently(*runs: Callable[[], object]) -> list[BaseException | None]:

@@ -111,7 +111,8 @@ def method_key(route: Route) -> str:
 
 
 def throttle_for(route: Route, config: DeployConfig) -> apigw.ThrottleSettings | None:
-    """The per-method throttle of the route's class; None for "read" (the stage limit)."""
+    """The per-method throttle of the route's class; None for "read" and "exempt" (the stage's
+    default, which API Gateway applies to each method on its own)."""
     if route.throttle == "auth":
         return apigw.ThrottleSettings(
             rate_limit=config.auth_rate_limit, burst_limit=config.auth_burst_limit

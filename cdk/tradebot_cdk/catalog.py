@@ -36,7 +36,7 @@ EXCHANGE_ROUTE_TIMEOUT_S = 20
 # routes authenticate; what a handler calls beyond that is known only to its code, so it is
 # listed here (and checked against the table by tests/infra).
 EXCHANGE_ROUTES = frozenset({"dashboard", "trades_create"})
-QUEUE_SENDERS = frozenset({"trades_create", "trades_cancel", "price_updater"})
+QUEUE_SENDERS = frozenset({"trades_create", "trades_cancel", "trades_cancel_all", "price_updater"})
 # Both decrypt users' exchange keys (Fernet) to call Binance with them.
 WORKERS_READING_APP_SECRETS = frozenset({"order_executor", "reconciler"})
 

@@ -75,6 +75,7 @@ def route_calls(note_id: str | None = None, trade_id: str | None = None) -> list
         RouteCall("trades_list", query={"limit": "10"}),
         RouteCall("trades_get", path_params={"trade_id": trade}),
         RouteCall("trades_cancel", path_params={"trade_id": trade}),
+        RouteCall("trades_cancel_all"),
         RouteCall("dashboard"),
     ]
     missing = {r.function for r in ROUTES} - {c.function for c in calls}

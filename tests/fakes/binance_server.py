@@ -53,12 +53,14 @@ ERRORS: dict[int, tuple[int, str]] = {
     -2014: (401, "API-key format invalid."),
     -2015: (401, "Invalid API-key, IP, or permissions for action."),
 }
+API_RESTRICTIONS_PATH = "/sapi/v1/account/apiRestrictions"
 SIGNED_PATHS = {
     "/api/v3/order",
     "/api/v3/account",
     "/api/v3/myTrades",
     "/api/v3/openOrders",
     "/api/v3/allOrders",
+    API_RESTRICTIONS_PATH,
 }
 TRADES_PATH = "/api/v3/myTrades"
 ALL_ORDERS_PATH = "/api/v3/allOrders"
@@ -128,6 +130,23 @@ class BinanceFake:
         self.placed_orders: list[dict[str, str]] = []  # params of every accepted placement
         self.trades: list[dict[str, Any]] = []  # every fill, as GET /api/v3/myTrades lists it
         self.market_fill_parts = 1  # a MARKET order fills in this many trades
+        # What GET /sapi/v1/account/apiRestrictions reports about the key: by default one fit
+        # for a trading bot (read and spot trading only); tests change entries as they need.
+        self.api_restrictions: dict[str, Any] = {
+            "ipRestrict": False,
+            "createTime": 1623840271000,
+            "enableReading": True,
+            "enableWithdrawals": False,
+            "enableInternalTransfer": False,
+            "enableMargin": False,
+            "enableFutures": False,
+            "permitsUniversalTransfer": False,
+            "enableVanillaOptions": False,
+            "enableFixApiTrade": False,
+            "enableFixReadOnly": False,
+            "enableSpotAndMarginTrading": True,
+            "enablePortfolioMarginTrading": False,
+        }
         self.requests: list[ReceivedRequest] = []
         self.clock_skew_ms = 0
         self.latency_s = 0.0
@@ -279,6 +298,7 @@ class BinanceFake:
             ("GET", TRADES_PATH): self.my_trades,
             ("GET", "/api/v3/openOrders"): self.open_orders,
             ("GET", ALL_ORDERS_PATH): self.all_orders,
+            ("GET", API_RESTRICTIONS_PATH): self.account_api_restrictions,
         }
         if (method, path) not in routes:
             raise BinanceError(-1000, f"Unknown endpoint {method} {path}", status=404)
@@ -328,6 +348,10 @@ class BinanceFake:
                 for a in assets
             ],
         }  # fmt: skip
+
+    def account_api_restrictions(self, _: dict[str, str]) -> dict[str, Any]:
+        """The key's permissions, as Binance's wallet endpoint reports them."""
+        return dict(self.api_restrictions)
 
     def find(self, params: dict[str, str], missing_code: int) -> dict[str, Any]:
         wanted = params.get("origClientOrderId")

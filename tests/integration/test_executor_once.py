@@ -39,6 +39,7 @@ from tests.trading_support import (
     fee_down,
     get_trade,
     placed,
+    replace_stored_key,
     run_concurrently,
     set_prices,
     store_key,
@@ -347,12 +348,14 @@ def test_each_live_trade_is_placed_with_its_owners_key_as_accepted(
     # The claim reads the key with the trade: it must be the owner's, whoever stored one first,
     # and the very credential the order was accepted for.
     _, token = live_trader
-    _, other_token = other_trader
+    other_id, other_token = other_trader
     store_key(other_token)
     mine, theirs = placed(token, MARKET_BUY), placed(other_token, MARKET_BUY)
-    # The other trader then replaces their key: their order is never placed with the new one.
+    # The other trader's stored key then changes (to one the fake does not accept); the API
+    # refuses that while their order may be open, so it changes behind the API's back. Their
+    # order is never placed with the new one.
     other_key = "otherKey" + "7" * 56
-    store_key(other_token, api_key=other_key, api_secret="otherSecret" + "8" * 53)
+    replace_stored_key(other_id, api_key=other_key, api_secret="otherSecret" + "8" * 53)
     factory = RecordsCredentials()
     executor = Executor(live_exchange=factory, sleep=no_sleep)
 

@@ -35,6 +35,7 @@ EXPECTED_STATUS = {
     "trades_list": 200,
     "trades_get": 404,
     "trades_cancel": 404,
+    "trades_cancel_all": 202,  # nothing open: {"canceled": 0, "reconciling": 0}
     "dashboard": 200,
 }
 ROUTE_FUNCTIONS = [route.function for route in ROUTES]

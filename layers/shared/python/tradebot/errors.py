@@ -24,6 +24,10 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    def extensions(self) -> dict[str, object]:
+        """Extra members of the problem document (RFC 9457 extensions); none by default."""
+        return {}
+
 
 class InvalidInput(DomainError):
     """The request is well-formed but breaks a rule; names the offending fields."""
@@ -54,6 +58,32 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     title = "Conflict"
+
+
+@dataclass(frozen=True)
+class OpenOrder:
+    """An order that may be open on the exchange, as a refusal names it."""
+
+    id: str
+    symbol: str
+    status: str
+
+
+class LiveOrdersOpen(Conflict):
+    """The exchange key cannot change while orders placed with it may be open on the exchange."""
+
+    title = "Live orders open"
+
+    def __init__(self, detail: str, open_orders: list[OpenOrder]) -> None:
+        super().__init__(detail)
+        self.open_orders = open_orders
+
+    def extensions(self) -> dict[str, object]:
+        return {
+            "open_orders": [
+                {"id": o.id, "symbol": o.symbol, "status": o.status} for o in self.open_orders
+            ]
+        }
 
 
 class PayloadTooLarge(DomainError):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic
 from tradebot.crypto.vault import ExchangeCredentials, get_vault
-from tradebot.db.models import ApiCredential, new_id, utcnow
-from tradebot.errors import NotFound
+from tradebot.db.models import ApiCredential, Trade, new_id, utcnow
+from tradebot.errors import LiveOrdersOpen, NotFound, OpenOrder
+from tradebot.orders.state import MAY_BE_OPEN
+
+# How many of the open orders a refused key change names (the count says how many there are).
+NAMED_OPEN_ORDERS = 5
 
 
 def mask(api_key: str) -> str:
@@ -31,13 +35,12 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
     """Encrypt and store the key (replacing any earlier one); the user trades live from now."""
     vault = get_vault()
     api_key = body.api_key.get_secret_value()
-    credential = session.scalar(
-        select(ApiCredential).where(ApiCredential.user_id == user_id).with_for_update()
-    )
+    credential = _locked_credential(session, user_id)
     if credential is None:
         credential = ApiCredential(user_id=user_id)
         session.add(credential)
     else:
+        refuse_while_live_orders_open(session, user_id)
         # A new key is a new credential: orders accepted for the old one are never placed
         # with this one (the executor compares the trade's credential id).
         credential.id = new_id()
@@ -61,8 +64,52 @@ def get_api_key(session: Session, user_id: str) -> ApiKeyPublic:
 
 
 def delete_api_key(session: Session, user_id: str) -> None:
-    """Forget the key; the user is back to paper trading. Idempotent."""
+    """Forget the key; the user is back to paper trading. Idempotent; 409 while live orders
+    may be open."""
+    if _locked_credential(session, user_id) is None:
+        return
+    refuse_while_live_orders_open(session, user_id)
     session.execute(delete(ApiCredential).where(ApiCredential.user_id == user_id))
+
+
+def _locked_credential(session: Session, user_id: str) -> ApiCredential | None:
+    # Locked until the change commits: an order being accepted holds a share lock on this row
+    # (orders.service.place_trade), so no live order can be accepted between the check for
+    # open orders and the change, nor be missed by a check running while it is accepted.
+    return session.scalar(
+        select(ApiCredential).where(ApiCredential.user_id == user_id).with_for_update()
+    )
+
+
+def refuse_while_live_orders_open(session: Session, user_id: str) -> None:
+    """Raise `LiveOrdersOpen` naming a few of the user's live orders that may be open.
+
+    Such an order was placed with the stored key; with the key replaced or gone it could no
+    longer be canceled, looked up or reconciled, and a fill would go unrecorded. The caller
+    holds the credential's row lock.
+    """
+    may_be_open = (
+        Trade.user_id == user_id, Trade.venue != "paper", Trade.status.in_(sorted(MAY_BE_OPEN))
+    )  # fmt: skip
+    rows = session.execute(
+        select(Trade.id, Trade.symbol, Trade.status)
+        .where(*may_be_open)
+        .order_by(Trade.created_at, Trade.id)
+        .limit(NAMED_OPEN_ORDERS)
+    ).all()
+    if not rows:
+        return
+    total = len(rows)
+    if total == NAMED_OPEN_ORDERS:
+        total = session.scalar(select(func.count()).select_from(Trade).where(*may_be_open)) or 0
+    named = ", ".join(f"{row.symbol} {row.status} {row.id}" for row in rows)
+    more = f" and {total - len(rows)} more" if total > len(rows) else ""
+    raise LiveOrdersOpen(
+        f"{total} live order(s) placed with this key may still be open on the exchange: "
+        f"{named}{more}. Cancel them with POST /api/trading/cancel-all and change the key "
+        "once none is open.",
+        [OpenOrder(id=row.id, symbol=row.symbol, status=row.status) for row in rows],
+    )
 
 
 class StoredKey(Protocol):

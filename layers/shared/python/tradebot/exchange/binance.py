@@ -219,9 +219,11 @@ class BinanceExchange:
             # Binance's own default is 5000 ms; python-binance sends 10000, widening replay risk.
             client.REQUEST_RECVWINDOW = self._recv_window_ms
             if self._base_url is not None:
-                # _create_api_uri reads these instance attributes, testnet or not.
+                # _create_api_uri reads these instance attributes, testnet or not, and
+                # _create_margin_api_uri reads MARGIN_API_URL (the /sapi wallet endpoints).
                 client.API_URL = f"{self._base_url}/api"
                 client.API_TESTNET_URL = f"{self._base_url}/api"
+                client.MARGIN_API_URL = f"{self._base_url}/sapi"
             self._client_instance = client
         return self._client_instance
 

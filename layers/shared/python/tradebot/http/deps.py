@@ -30,11 +30,18 @@ UserId = Annotated[str, Depends(authenticated_user_id)]
 
 
 def rate_limiter(route: Route) -> Callable[..., None]:
-    """A dependency that counts the caller against the route's throttle class.
+    """A dependency that counts the caller against the route's throttle class ("exempt": none).
 
     The limits are read per request from the (cached) settings, not when the handler module is
     imported, so importing a handler never validates settings and a reset takes effect.
     """
+
+    if route.throttle == "exempt":
+
+        def not_counted() -> None:
+            """Counts nothing: this route is never refused with a 429 by the app."""
+
+        return not_counted
 
     def count(caller: str) -> None:
         settings = get_settings()

@@ -33,7 +33,9 @@ _WITH_BODY = ("POST", "PUT", "PATCH")
 
 
 def _documented_failures(route: Route) -> dict[int | str, dict[str, Any]]:
-    statuses = {422, 429, 503, *route.failures}
+    statuses = {422, 503, *route.failures}
+    if route.throttle != "exempt":
+        statuses.add(429)
     if route.auth:
         statuses.add(401)
     if "{" in route.path:

@@ -27,6 +27,14 @@ class FieldProblem(BaseModel):
     message: str
 
 
+class OpenOrderProblem(BaseModel):
+    """An order that may still be open on the exchange."""
+
+    id: str
+    symbol: str
+    status: str
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem, as every error response carries it."""
 
@@ -35,6 +43,11 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[FieldProblem] | None = Field(default=None, description="For invalid input")
+    open_orders: list[OpenOrderProblem] | None = Field(
+        default=None,
+        description="For `live-orders-open`: the first few orders that may still be open on "
+        "the exchange (POST /api/trading/cancel-all cancels them)",
+    )
 
 
 def problem_components() -> dict[str, Any]:
@@ -55,8 +68,9 @@ def problem(
     title: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, object] | None = None,
 ) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response (`extensions`: extra members, never the standard ones)."""
     phrase = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": "about:blank" if title is None else f"urn:tradebot:problem:{_slug(title)}",
@@ -66,6 +80,8 @@ def problem(
     }
     if errors is not None:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -133,7 +149,14 @@ async def _on_domain(_request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors if isinstance(exc, InvalidInput) else None
     if exc.status >= 500:
         logger.warning("dependency failure", extra={"error": type(exc).__name__})
-    return problem(exc.status, exc.detail, title=exc.title, errors=errors, headers=headers)
+    return problem(
+        exc.status,
+        exc.detail,
+        title=exc.title,
+        errors=errors,
+        headers=headers,
+        extensions=exc.extensions(),
+    )
 
 
 async def _on_http(_request: Request, exc: Exception) -> JSONResponse:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-Throttle = Literal["read", "write", "auth"]
+# "exempt": never counted against a per-user limit (the way out of trouble must stay open);
+# API Gateway's per-method stage limit still caps the route as a whole.
+Throttle = Literal["read", "write", "auth", "exempt"]
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,11 @@ ROUTES: tuple[Route, ...] = (
           auth=False, throttle="auth", tag="auth", failures=(401,)),
     Route("auth_me", "GET", "/api/auth/me", "Who am I", tag="auth"),
     Route("api_keys_put", "PUT", "/api/account/api-keys", "Store a Binance key, encrypted",
-          throttle="write"),
+          throttle="write", failures=(409,)),
     Route("api_keys_get", "GET", "/api/account/api-keys", "The stored key, masked",
           failures=(404,)),
     Route("api_keys_delete", "DELETE", "/api/account/api-keys", "Forget the key",
-          throttle="write", status_code=204),
+          throttle="write", status_code=204, failures=(409,)),
     Route("notes_list", "GET", "/api/notes", "My journal, pinned first then newest", tag="notes"),
     Route("notes_create", "POST", "/api/notes", "Write a note",
           throttle="write", status_code=201, tag="notes"),
@@ -75,6 +77,8 @@ ROUTES: tuple[Route, ...] = (
     Route("trades_get", "GET", "/api/trading/trades/{trade_id}", "One trade", tag="trading"),
     Route("trades_cancel", "DELETE", "/api/trading/trades/{trade_id}", "Cancel an open order",
           throttle="write", status_code=202, tag="trading", failures=(409,)),
+    Route("trades_cancel_all", "POST", "/api/trading/cancel-all", "Cancel every open order",
+          throttle="exempt", status_code=202, tag="trading"),
     Route("dashboard", "GET", "/api/dashboard", "Portfolio and performance", tag="trading",
           failures=(400, 502)),
 )  # fmt: skip

@@ -135,3 +135,16 @@ class TradePublic(BaseModel):
     reason: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class CancelAllPublic(BaseModel):
+    """What POST /api/trading/cancel-all did."""
+
+    canceled: int = Field(
+        description="Orders canceled at once (still queued) or whose cancel was requested "
+        "(open on the exchange, or being placed right now); the trades show the outcome"
+    )
+    reconciling: int = Field(
+        description="RECONCILING orders left to the reconciler: whether they exist is not known "
+        "yet; once it is, call cancel-all again for any that turned out open"
+    )

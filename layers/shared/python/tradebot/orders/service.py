@@ -6,6 +6,7 @@ import hashlib
 import logging
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +17,8 @@ from tradebot.db.models import ApiCredential, Trade, utcnow
 from tradebot.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from tradebot.orders.messages import OrderMessage
 from tradebot.orders.queue import enqueue
-from tradebot.orders.schemas import TradeCreate, TradePublic, TradeStatus
-from tradebot.orders.state import OPEN
+from tradebot.orders.schemas import CancelAllPublic, TradeCreate, TradePublic, TradeStatus
+from tradebot.orders.state import MAY_BE_OPEN, OPEN
 from tradebot.orders.validation import check_affordable
 from tradebot.pagination import Page, decode_cursor, encode_cursor
 from tradebot.portfolio.dashboard import invalidate_dashboard
@@ -58,8 +59,12 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
                 return public(existing)
         # The account is fixed here: the venue and the credential this order is checked
         # against are the ones the executor will place it with, or it is not placed at all.
+        # FOR KEY SHARE: a key being replaced or deleted (which locks this row FOR UPDATE and
+        # refuses while live orders may be open) waits for this order, or this order for it.
         credential = session.execute(
-            select(ApiCredential.id, ApiCredential.testnet).where(ApiCredential.user_id == user_id)
+            select(ApiCredential.id, ApiCredential.testnet)
+            .where(ApiCredential.user_id == user_id)
+            .with_for_update(read=True, key_share=True)
         ).one_or_none()
         live = credential is not None
         check_affordable(session, user_id, body, live=live)
@@ -91,7 +96,7 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
             return public(existing)
         invalidate_dashboard(session, user_id)
         result = public(trade)
-    _send(OrderMessage(trade_id=result.id, action="place"), user_id)
+    _send([(OrderMessage(trade_id=result.id, action="place"), user_id)])
     return result
 
 
@@ -99,13 +104,16 @@ def _venue(testnet: bool) -> str:
     return "testnet" if testnet else "live"
 
 
-def _send(message: OrderMessage, user_id: str) -> None:
+def _send(messages: list[tuple[OrderMessage, str]]) -> None:
+    """Send (message, user id) pairs after the commit; a failed send is left to the sweeper."""
     try:
-        enqueue([(message, user_id)])
+        enqueue(messages)
     except ServiceUnavailable:
-        # The trade is committed; the sweeper re-sends messages for trades left waiting.
+        # The trades are committed; the sweeper re-sends messages for trades left waiting
+        # (a PENDING trade's placement, an open order's requested cancel).
         logger.warning(
-            "order message not sent; the sweeper will retry", extra={"trade_id": message.trade_id}
+            "order messages not sent; the sweeper will retry",
+            extra={"trade_ids": [message.trade_id for message, _ in messages]},
         )
 
 
@@ -171,6 +179,45 @@ def list_trades(
     return Page[TradePublic](items=[public(t) for t in rows], next_cursor=next_cursor)
 
 
+# What canceling one locked trade came to: CANCELED at once; claimed by an executor (still
+# being placed); open on the exchange (a cancel message is due); or nothing to cancel here.
+CancelStep = Literal["canceled", "being_placed", "open", "not_open"]
+
+
+def _cancel_locked(session: Session, trade: Trade, now: datetime) -> CancelStep:
+    """Cancel `trade` (row-locked by the caller) as far as this transaction can.
+
+    An unclaimed PENDING trade is CANCELED; an open one gets `cancel_requested_at` and needs a
+    cancel message sent after the commit. A claimed PENDING trade and every other status are
+    left as they are: the caller decides what they mean.
+    """
+    if trade.status == "PENDING" and trade.claimed_at is None:
+        # Guarded: an executor claiming it at this instant wins (then it is being placed).
+        moved = session.execute(
+            update(Trade)
+            .where(Trade.id == trade.id, Trade.status == "PENDING", Trade.claimed_at.is_(None))
+            .values(
+                status="CANCELED",
+                reason="Canceled before it reached the exchange",
+                updated_at=now,
+            )
+        )
+        if moved.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(trade)
+            return "canceled"
+        return "being_placed"
+    if trade.status == "PENDING":
+        # An attempt at placing it is under way or failed: the request is recorded, the next
+        # attempt honours it before placing, and should this one place the order, the cancel
+        # message (behind it in the user's queue) cancels it.
+        trade.cancel_requested_at = now
+        return "being_placed"
+    if trade.status in OPEN:
+        trade.cancel_requested_at = now
+        return "open"
+    return "not_open"
+
+
 def cancel_trade(user_id: str, trade_id: str) -> TradePublic:
     """Cancel: a queued trade at once; one being placed or open through the executor; else 409."""
     now = utcnow()
@@ -180,27 +227,47 @@ def cancel_trade(user_id: str, trade_id: str) -> TradePublic:
         )
         if trade is None:
             raise NotFound("No such trade")
-        if trade.status == "PENDING" and trade.claimed_at is None:
-            # Guarded: an executor claiming it at this instant wins and we report 409.
-            moved = session.execute(
-                update(Trade)
-                .where(Trade.id == trade_id, Trade.status == "PENDING", Trade.claimed_at.is_(None))
-                .values(
-                    status="CANCELED",
-                    reason="Canceled before it reached the exchange",
-                    updated_at=now,
-                )
-            )
-            if moved.rowcount == 1:  # type: ignore[attr-defined]
-                session.refresh(trade)
-                invalidate_dashboard(session, user_id)
-                return public(trade)
-        # PENDING and claimed: an attempt at placing it is under way or failed. The request is
-        # recorded; the next attempt honours it before placing, and should this one place the
-        # order, the cancel message (behind it in the user's queue) cancels it.
-        if trade.status != "PENDING" and trade.status not in OPEN:
+        step = _cancel_locked(session, trade, now)
+        if step == "canceled":
+            invalidate_dashboard(session, user_id)
+            return public(trade)
+        if step == "not_open":
             raise Conflict(f"A {trade.status} trade cannot be canceled")
-        trade.cancel_requested_at = now
         result = public(trade)
-    _send(OrderMessage(trade_id=trade_id, action="cancel"), user_id)
+    _send([(OrderMessage(trade_id=trade_id, action="cancel"), user_id)])
     return result
+
+
+def cancel_all_trades(user_id: str) -> CancelAllPublic:
+    """Cancel every order of the user that may be open, paper or live, in one transaction.
+
+    Unclaimed PENDING orders are CANCELED at once; claimed ones get `cancel_requested_at` (the
+    executor honours it once placed, and the sweeper re-sends the cancel of an order that
+    opened anyway); open orders get a cancel message each, sent in batches after the commit.
+    RECONCILING orders are left to the reconciler and counted apart: nobody knows yet whether
+    they exist.
+    """
+    now = utcnow()
+    canceled = reconciling = 0
+    messages: list[tuple[OrderMessage, str]] = []
+    with unit_of_work() as session:
+        trades = session.scalars(
+            select(Trade)
+            .where(Trade.user_id == user_id, Trade.status.in_(sorted(MAY_BE_OPEN)))
+            .order_by(Trade.created_at, Trade.id)
+            .with_for_update()
+        ).all()
+        for trade in trades:
+            step = _cancel_locked(session, trade, now)
+            if step in ("being_placed", "open"):
+                messages.append((OrderMessage(trade_id=trade.id, action="cancel"), user_id))
+            elif step == "not_open":
+                if trade.status == "RECONCILING":
+                    reconciling += 1
+                continue
+            canceled += 1
+        if canceled:
+            invalidate_dashboard(session, user_id)
+    if messages:
+        _send(messages)
+    return CancelAllPublic(canceled=canceled, reconciling=reconciling)
