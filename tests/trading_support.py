@@ -208,6 +208,16 @@ def store_key(token: str, api_key: str = API_KEY, api_secret: str = API_SECRET) 
     assert reply.status == 200, reply.raw_body
 
 
+def remove_stored_key(user_id: str) -> None:
+    """Forget the stored key behind the API's back (which refuses while live orders may be
+    open): the executor and the reconciler must still cope with a key that is gone."""
+    from sqlalchemy import delete
+    from tradebot.db.models import ApiCredential
+
+    with unit_of_work() as session:
+        session.execute(delete(ApiCredential).where(ApiCredential.user_id == user_id))
+
+
 def replace_stored_key(user_id: str, api_key: str = API_KEY, api_secret: str = API_SECRET) -> None:
     """Change the stored key behind the API's back, as a new credential (as storing one is):
     the API refuses a key change while live orders may be open, but the executor must still

@@ -151,8 +151,9 @@ def test_an_order_being_placed_gets_its_cancel_requested_and_a_reconciling_one_i
 
     reply = cancel_all(token)
 
-    # Then the claimed one counts with its cancel requested (the executor honours it once
-    # placed); the RECONCILING one is reported apart and untouched
+    # Then the claimed one counts with its cancel requested (the next attempt honours it before
+    # placing; should this one place it, its cancel message, queued behind, cancels it); the
+    # RECONCILING one is reported apart and untouched
     assert reply.body == {"canceled": 1, "reconciling": 1}
     being_placed = trade_row(claimed["id"])
     assert (being_placed.status, being_placed.cancel_requested_at is not None) == (
@@ -161,7 +162,7 @@ def test_an_order_being_placed_gets_its_cancel_requested_and_a_reconciling_one_i
     )
     left = trade_row(unknown["id"])
     assert (left.status, left.cancel_requested_at) == ("RECONCILING", None)
-    assert cancel_messages(order_queue) == []
+    assert cancel_messages(order_queue) == [claimed["id"]]
 
 
 # --- live -----------------------------------------------------------------------------------

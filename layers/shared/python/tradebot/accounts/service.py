@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic
 from tradebot.crypto.vault import ExchangeCredentials, get_vault
 from tradebot.db.models import ApiCredential, Trade, new_id, utcnow
 from tradebot.errors import LiveOrdersOpen, NotFound, OpenOrder
-from tradebot.orders.state import MAY_BE_OPEN
+from tradebot.orders.state import MAY_BE_OPEN, OPEN
+
+# Orders the exchange has, or may have: what follows a key replacing a refused one.
+ON_THE_EXCHANGE = OPEN | {"RECONCILING"}
 
 # How many of the open orders a refused key change names (the count says how many there are).
 NAMED_OPEN_ORDERS = 5
@@ -40,10 +43,27 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
         credential = ApiCredential(user_id=user_id)
         session.add(credential)
     else:
-        refuse_while_live_orders_open(session, user_id)
+        old_id, refused = credential.id, credential.invalidated_at is not None
+        venue = "testnet" if body.testnet else "live"
+        refuse_while_live_orders_open(session, user_id, other_than=venue if refused else None)
         # A new key is a new credential: orders accepted for the old one are never placed
         # with this one (the executor compares the trade's credential id).
         credential.id = new_id()
+        if refused:
+            # The old key was refused by the exchange, so its open orders could be neither
+            # canceled nor followed: they move to the new key of the same venue (a key of the
+            # same account sees them; another account's reports them unknown, which ends them).
+            session.execute(
+                update(Trade)
+                .where(
+                    Trade.user_id == user_id,
+                    Trade.credential_id == old_id,
+                    Trade.venue == venue,
+                    Trade.status.in_(sorted(ON_THE_EXCHANGE)),
+                )
+                .values(credential_id=credential.id)
+                .execution_options(synchronize_session=False)
+            )
     credential.exchange = "binance"
     credential.api_key_encrypted = vault.encrypt(api_key)
     credential.api_secret_encrypted = vault.encrypt(body.api_secret.get_secret_value())
@@ -81,16 +101,21 @@ def _locked_credential(session: Session, user_id: str) -> ApiCredential | None:
     )
 
 
-def refuse_while_live_orders_open(session: Session, user_id: str) -> None:
+def refuse_while_live_orders_open(
+    session: Session, user_id: str, other_than: str | None = None
+) -> None:
     """Raise `LiveOrdersOpen` naming a few of the user's live orders that may be open.
 
     Such an order was placed with the stored key; with the key replaced or gone it could no
     longer be canceled, looked up or reconciled, and a fill would go unrecorded. The caller
-    holds the credential's row lock.
+    holds the credential's row lock. `other_than`: a venue whose orders are moved to the new
+    key (replacing a key the exchange refused), so only orders elsewhere stand in the way.
     """
-    may_be_open = (
+    may_be_open: list[ColumnElement[bool]] = [
         Trade.user_id == user_id, Trade.venue != "paper", Trade.status.in_(sorted(MAY_BE_OPEN))
-    )  # fmt: skip
+    ]  # fmt: skip
+    if other_than is not None:
+        may_be_open.append(Trade.venue != other_than)
     rows = session.execute(
         select(Trade.id, Trade.symbol, Trade.status)
         .where(*may_be_open)
