@@ -154,11 +154,16 @@ def test_a_sync_refused_for_the_key_is_resolved_and_the_user_not_synced_until_a_
     # and no more syncs are sent for the user
     assert refresh_prices(PRICES).triggered == 0
 
-    # Once a key is stored again, the user's orders are synced again
+    # Once a key is stored again (allowed although the order is open: the refused key can
+    # neither cancel nor follow it), the open order follows the new key and is synced again
     binance_fake.api_key = NEW_KEY
     store_key(token, api_key=NEW_KEY)
+    assert trade_row(trade["id"]).credential_id == credential(user_id).id
     resting(order_queue, token, limit_buy(price="93000"))
     assert refresh_prices(PRICES).triggered == 1
+    binance_fake.fill_resting(trade["client_order_id"])
+    order_queue.drain()
+    assert get_trade(token, trade["id"])["status"] == "FILLED"
 
 
 def test_a_cancel_refused_for_the_key_is_resolved_with_the_reason(
