@@ -154,6 +154,8 @@ class BinanceFake:
         # An order placed by a lost-answer fault stays invisible to GET /order and /allOrders
         # this long (Binance's look-ups read memory or a database that may lag the engine).
         self.lookup_lag_s = 0.0
+        # The next accepted placement answers with a status this client has never heard of.
+        self.unknown_status_next = False
         self.hidden_until: dict[int, float] = {}  # orderId -> time.monotonic() it shows up
         self.order_history: list[dict[str, Any]] = []  # every order ever placed, oldest first
         self._faults: deque[Fault] = deque()
@@ -669,7 +671,12 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, fault: Fault | None, path: str, params: dict[str, str]) -> None:
             if fault is None:
-                self._send(200, fake.route(self.command, path, params))
+                answer = fake.route(self.command, path, params)
+                placing = self.command == "POST" and path == "/api/v3/order"
+                if placing and fake.unknown_status_next:
+                    fake.unknown_status_next = False
+                    answer = {**answer, "status": "PENDING_SOMETHING_NEW"}
+                self._send(200, answer)
             elif fault.kind in LOST_ANSWER_KINDS:
                 # The order is processed, but the client never learns how it went.
                 if self.command == "POST" and path == "/api/v3/order":

@@ -245,6 +245,21 @@ def test_a_maybe_placed_answer_is_never_sent_again_and_found_once_visible(
     assert len(binance_fake.requests_to("POST", ORDER_PATH)) == 1
 
 
+def test_an_accepted_placement_whose_answer_cannot_be_read_is_looked_up_not_resent(
+    binance_fake: BinanceFake, live_trader: User
+) -> None:
+    _, token = live_trader
+    binance_fake.unknown_status_next = True
+    trade = placed(token, MARKET_BUY)
+
+    execute(trade["id"])  # accepted, but the answer's status is unknown: looked up, not resent
+
+    done = get_trade(token, trade["id"])
+    assert done["status"] == "FILLED"
+    assert len(binance_fake.placed_orders) == sent_for(binance_fake, trade) == 1
+    assert len(binance_fake.requests_to("POST", ORDER_PATH)) == 1
+
+
 def test_a_5xx_before_processing_is_reconciled_to_not_placed_never_placed_again(
     binance_fake: BinanceFake, live_trader: User
 ) -> None:

@@ -360,7 +360,12 @@ class BinanceExchange:
         data = self._signed(
             "place order", lambda client: client.create_order(**params), placing=True
         )
-        return _order_result(data)
+        try:
+            return _order_result(data)
+        except (ExchangeError, KeyError, ValueError, ArithmeticError) as exc:
+            # Binance accepted it (2xx) but the answer cannot be read: placed, state unknown.
+            detail = "Binance place order answered in a form that cannot be read"
+            raise self._maybe_placed(detail, None, exc) from exc
 
     def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         """Look an order up by our client id; None when Binance says it does not exist."""
