@@ -1,7 +1,8 @@
 """Binance spot through python-binance's sync client; the only place its exceptions are seen.
 
 python-binance and requests are imported inside the methods that need them so that a cold start
-of a function that never talks to Binance does not pay for them.
+of a function that never talks to Binance does not pay for them. What Binance's messages mean
+(order statuses and parameters, error codes) is read in exchange/binance_wire.py.
 """
 
 from __future__ import annotations
@@ -13,141 +14,37 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
-from urllib.parse import parse_qsl
 
 from pydantic import SecretStr
 
 from tradebot.errors import (
     ClockSkew,
     ExchangeError,
-    ExchangeRateLimited,
-    FilterFailure,
-    InsufficientBalance,
-    InvalidApiKey,
-    InvalidInput,
-    OrderRejected,
     OutcomeUnknown,
-    PermanentExchangeError,
     RetryableExchangeError,
     UnknownOrder,
 )
-from tradebot.exchange.base import (
-    Balance,
-    ExchangeOrderStatus,
-    OrderRequest,
-    OrderResult,
-    SymbolFilters,
+from tradebot.exchange.base import Balance, OrderRequest, OrderResult, SymbolFilters
+from tradebot.exchange.binance_wire import (
+    ORDER_DOES_NOT_EXIST,
+    api_error,
+    never_sent,
+    order_params,
+    order_result,
+    signed_timestamp,
 )
 from tradebot.exchange.clients import ClientPool
 from tradebot.exchange.commission import commission_of, trades_up_to
-from tradebot.exchange.filters import format_decimal, parse_filters
-from tradebot.exchange.weight import RequestBudget, account_of, retry_after_of
+from tradebot.exchange.filters import parse_filters
+from tradebot.exchange.weight import RequestBudget, account_of
 
 DEFAULT_TIMEOUT_S: Final = 5.0
 DEFAULT_RECV_WINDOW_MS: Final = 5000
 
-_INVALID_KEY_CODES: Final = frozenset({-2014, -2015, -1022, -2008})
-_UNKNOWN_ORDER_CODES: Final = frozenset({-2011, -2013})
-# -1006: unexpected response from the matching engine; -1007: backend timeout. Binance documents
-# both as "execution status unknown", so the order may exist.
-_OUTCOME_UNKNOWN_CODES: Final = frozenset({-1006, -1007})
-# -1003 too much request weight, -1015 too many new orders.
-_RATE_LIMIT_CODES: Final = frozenset({-1003, -1015})
-_ORDER_DOES_NOT_EXIST: Final = -2013
 # GET /myTrades answers at most 1000 trades a call; an order with more is read page by page.
 _TRADES_PAGE: Final = 1000
 # GET /allOrders answers at most 1000 orders a call.
 _ORDERS_PAGE: Final = 1000
-
-_STATUSES: Final[Mapping[str, ExchangeOrderStatus]] = {
-    "NEW": "NEW",
-    "PENDING_NEW": "NEW",
-    "PARTIALLY_FILLED": "PARTIALLY_FILLED",
-    "FILLED": "FILLED",
-    "CANCELED": "CANCELED",
-    "PENDING_CANCEL": "CANCELED",
-    "REJECTED": "REJECTED",
-    "EXPIRED": "EXPIRED",
-    "EXPIRED_IN_MATCH": "EXPIRED",
-}
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """True when a requests failure happened before a connection existed (refused, DNS, connect
-    timeout): nothing was sent. A read timeout or a connection dropped later may have been."""
-    import requests
-    from urllib3.exceptions import NewConnectionError
-
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    # requests wraps urllib3's MaxRetryError, whose `reason` is the failure of the connection.
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, NewConnectionError)
-
-
-def _signed_timestamp(exc: BaseException) -> datetime | None:
-    """The `timestamp` a failed signed request carried (Binance's clock as we knew it)."""
-    request = getattr(exc, "request", None) or getattr(
-        getattr(exc, "response", None), "request", None
-    )
-    body = getattr(request, "body", None)
-    if isinstance(body, bytes):
-        body = body.decode(errors="replace")
-    sent = dict(parse_qsl(body)).get("timestamp") if isinstance(body, str) else None
-    return datetime.fromtimestamp(int(sent) / 1000, UTC) if sent and sent.isdigit() else None
-
-
-def _order_result(data: Mapping[str, Any], client_order_id: str | None = None) -> OrderResult:
-    """Turn a Binance order (placement, query or cancel response) into an `OrderResult`."""
-    status = _STATUSES.get(str(data.get("status")))
-    if status is None:
-        raise ExchangeError(f"Binance returned an unknown order status {data.get('status')!r}")
-    # Only a placement answer (newOrderRespType FULL) lists fills; a look-up or a cancel answer
-    # has none, so its fee is unknown (fee_asset None) until `with_commission` reads it.
-    fees = commission_of(list(data.get("fills") or []))
-    return OrderResult(
-        symbol=str(data["symbol"]),
-        client_order_id=client_order_id or str(data["clientOrderId"]),
-        exchange_order_id=str(data["orderId"]),
-        status=status,
-        executed_qty=Decimal(str(data.get("executedQty", "0"))),
-        # Binance spells it "cummulative"; the correct spelling is accepted in case it ever changes.
-        cumulative_quote_qty=Decimal(
-            str(data.get("cummulativeQuoteQty", data.get("cumulativeQuoteQty", "0")))
-        ),
-        fees=fees,
-    )
-
-
-def _order_params(order: OrderRequest) -> dict[str, str]:
-    """The POST /api/v3/order parameters, every number as a plain decimal string."""
-    params = {
-        "symbol": order.symbol,
-        "side": order.side,
-        "type": order.type,
-        "newClientOrderId": order.client_order_id,
-        "newOrderRespType": "FULL",
-    }
-    if order.type == "MARKET":
-        if order.quote_quantity is not None:
-            params["quoteOrderQty"] = format_decimal(order.quote_quantity)
-        elif order.quantity is not None:
-            params["quantity"] = format_decimal(order.quantity)
-        else:
-            raise InvalidInput.on("quantity", "a MARKET order needs quantity or quote_quantity")
-        return params
-    if order.quantity is None:
-        raise InvalidInput.on("quantity", f"quantity is required for {order.type} orders")
-    if order.price is None:
-        raise InvalidInput.on("price", f"price is required for {order.type} orders")
-    params["quantity"] = format_decimal(order.quantity)
-    params["price"] = format_decimal(order.price)
-    params["timeInForce"] = "GTC"
-    if order.type == "STOP_LOSS_LIMIT":
-        if order.stop_price is None:
-            raise InvalidInput.on("stop_price", "stop_price is required for STOP_LOSS_LIMIT")
-        params["stopPrice"] = format_decimal(order.stop_price)
-    return params
 
 
 class BinanceExchange:
@@ -254,7 +151,7 @@ class BinanceExchange:
             self._observe(exc.response, exc.status_code, exc.code)
             raise self._translate(exc, operation, placing=placing) from exc
         except (requests.Timeout, requests.ConnectionError) as exc:
-            if _never_sent(exc):
+            if never_sent(exc):
                 # No connection was made: the request cannot have reached Binance.
                 raise RetryableExchangeError(f"Binance {operation} could not connect") from exc
             kind = "timed out" if isinstance(exc, requests.Timeout) else "lost its connection"
@@ -280,51 +177,26 @@ class BinanceExchange:
 
     def _maybe_placed(self, detail: str, code: int | None, cause: BaseException) -> OutcomeUnknown:
         """A placement whose outcome is unknown, stamped with when it left (see `sent_at`)."""
-        error = OutcomeUnknown(detail, code)
-        error.sent_at = _signed_timestamp(cause)
+        return self._stamp_sent(OutcomeUnknown(detail, code), cause)
+
+    def _stamp_sent(self, error: OutcomeUnknown, cause: BaseException) -> OutcomeUnknown:
+        """Set `error.sent_at`: the signed request's timestamp, else now on Binance's clock."""
+        error.sent_at = signed_timestamp(cause)
         if error.sent_at is None:
             # Not readable from the request: now, on the exchange's clock, is no earlier.
             offset_ms = getattr(self._client_instance, "timestamp_offset", 0) or 0
             error.sent_at = datetime.fromtimestamp(time.time() + offset_ms / 1000, UTC)
         return error
 
-    def _translate(  # noqa: PLR0911 - one return per Binance error family reads best
-        self, exc: Any, operation: str, *, placing: bool
-    ) -> ExchangeError:
-        code = int(exc.code or 0)
-        status = int(exc.status_code or 0)
-        # A 5xx from a proxy can carry a whole HTML page; the first line or so is enough.
-        message = str(exc.message)[:200]
-        detail = f"Binance {operation} failed: {message} (code {code}, HTTP {status})"
-        if code in _RATE_LIMIT_CODES or status in (418, 429):
-            retry_after = retry_after_of(getattr(exc.response, "headers", None) or {})
-            return ExchangeRateLimited(detail, code, retry_after)
-        if code == -1021:
+    def _translate(self, exc: Any, operation: str, *, placing: bool) -> ExchangeError:
+        """`api_error`, and what only this client can add: a placement whose outcome is unknown
+        stamped with when it left, the clock resynced after a skew."""
+        error = api_error(exc, operation, placing=placing)
+        if isinstance(error, ClockSkew):
             self._resync_after_skew()
-            return ClockSkew(detail, code)
-        if code in _OUTCOME_UNKNOWN_CODES:
-            return (
-                self._maybe_placed(detail, code, exc) if placing else OutcomeUnknown(detail, code)
-            )
-        if placing and code == -2010 and "duplicate order" in message.lower():
-            # An open order with our client id exists: an earlier attempt did reach Binance.
-            return self._maybe_placed(detail, code, exc)
-        if code == -1013:
-            return FilterFailure(detail, code)
-        if code == -2010:
-            if "insufficient balance" in message.lower():
-                return InsufficientBalance(detail, code)
-            return OrderRejected(detail, code)
-        if code in _INVALID_KEY_CODES:
-            return InvalidApiKey(detail, code)
-        if code in _UNKNOWN_ORDER_CODES:
-            return UnknownOrder(detail, code)
-        if status >= 500:
-            # Binance: a 5XX is "NOT" a failure; "the execution status is UNKNOWN".
-            if placing:
-                return self._maybe_placed(detail, code, exc)
-            return RetryableExchangeError(detail, code)
-        return OrderRejected(detail, code) if placing else PermanentExchangeError(detail, code)
+        elif placing and isinstance(error, OutcomeUnknown):
+            self._stamp_sent(error, exc)
+        return error
 
     def _resync_after_skew(self) -> None:
         try:
@@ -356,12 +228,12 @@ class BinanceExchange:
 
     def place_order(self, order: OrderRequest) -> OrderResult:
         """Place an order once, tagged with our `client_order_id`; never retries by itself."""
-        params = _order_params(order)
+        params = order_params(order)
         data = self._signed(
             "place order", lambda client: client.create_order(**params), placing=True
         )
         try:
-            return _order_result(data)
+            return order_result(data)
         except (ExchangeError, KeyError, ValueError, ArithmeticError) as exc:
             # Binance accepted it (2xx) but the answer cannot be read: placed, state unknown.
             detail = "Binance place order answered in a form that cannot be read"
@@ -375,10 +247,10 @@ class BinanceExchange:
                 lambda client: client.get_order(symbol=symbol, origClientOrderId=client_order_id),
             )
         except UnknownOrder as exc:
-            if exc.code == _ORDER_DOES_NOT_EXIST:
+            if exc.code == ORDER_DOES_NOT_EXIST:
                 return None
             raise
-        return _order_result(data)
+        return order_result(data)
 
     def open_orders(self, symbol: str | None = None) -> list[OrderResult]:
         """The account's open orders (GET /api/v3/openOrders): of `symbol`, or of every symbol.
@@ -387,7 +259,7 @@ class BinanceExchange:
         """
         params = {"symbol": symbol} if symbol is not None else {}
         data = self._signed("open orders", lambda client: client.get_open_orders(**params))
-        return [_order_result(entry) for entry in data]
+        return [order_result(entry) for entry in data]
 
     def find_order(self, symbol: str, client_order_id: str, since: datetime) -> OrderResult | None:
         """Look an order up in the account's order history (GET /api/v3/allOrders, weight 20).
@@ -405,7 +277,7 @@ class BinanceExchange:
             page = self._signed("order history", lambda client: client.get_all_orders(**params))
             for data in page:
                 if data.get("clientOrderId") == client_order_id:
-                    return _order_result(data)
+                    return order_result(data)
             if len(page) < _ORDERS_PAGE:
                 return None
             # Further pages follow by order id (Binance: orderId set -> orders >= that id).
@@ -452,7 +324,7 @@ class BinanceExchange:
             lambda client: client.cancel_order(symbol=symbol, origClientOrderId=client_order_id),
         )
         # The cancel response's clientOrderId names the cancel request; ours is origClientOrderId.
-        return _order_result(
+        return order_result(
             data, client_order_id=str(data.get("origClientOrderId", client_order_id))
         )
 

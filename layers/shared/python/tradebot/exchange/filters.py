@@ -1,7 +1,8 @@
 """Binance symbol filters as pure Decimal functions: rounding, formatting, checking.
 
 `check_order` applies every spot filter the way Binance does before it accepts an order, so a
-breach is refused here, naming the field and the nearest value that would pass.
+breach is refused here, naming the field and the nearest value that would pass. The rounding
+and formatting helpers live in exchange/decimals.py and are re-exported from here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from tradebot.exchange.base import (
     Side,
     SymbolFilters,
 )
+from tradebot.exchange.decimals import (
+    format_decimal,
+    is_multiple,
+    on_grid,
+    round_down,
+    round_nearest,
+    round_up,
+)
 from tradebot.exchange.exchange_info import parse_filters
 
 __all__ = [
@@ -29,44 +38,6 @@ __all__ = [
     "round_nearest",
     "round_up",
 ]
-
-
-def _round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
-    # A zero step means Binance disabled that check, so any value is already "on the grid".
-    if step == 0:
-        return value
-    return (value / step).to_integral_value(rounding=rounding) * step
-
-
-def round_down(value: Decimal, step: Decimal) -> Decimal:
-    """The largest multiple of `step` not above `value`."""
-    return _round_to_step(value, step, ROUND_FLOOR)
-
-
-def round_up(value: Decimal, step: Decimal) -> Decimal:
-    """The smallest multiple of `step` not below `value`."""
-    return _round_to_step(value, step, ROUND_CEILING)
-
-
-def round_nearest(value: Decimal, step: Decimal) -> Decimal:
-    """The multiple of `step` closest to `value` (halves round away from zero)."""
-    return _round_to_step(value, step, ROUND_HALF_UP)
-
-
-def is_multiple(value: Decimal, step: Decimal) -> bool:
-    """Whether `value` lies exactly on the `step` grid (always true for a disabled step of 0)."""
-    return step == 0 or value % step == 0
-
-
-def format_decimal(value: Decimal) -> str:
-    """A plain decimal string: no exponent, no trailing zeros ('1E-8' -> '0.00000001')."""
-    if not value.is_finite():
-        raise ValueError("only finite decimals can be formatted")
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    # Decimal keeps the sign of zero ('-0.000'); an exchange or a trader never wants to see it.
-    return "0" if text in {"-0", ""} else text
 
 
 def _fmt(value: Decimal) -> str:
@@ -116,11 +87,6 @@ def _check_price(field: str, value: Decimal, f: SymbolFilters, errors: list[Fiel
         )
 
 
-def _on_grid(value: Decimal, origin: Decimal, step: Decimal, rounding: str) -> Decimal:
-    """`value` moved onto the grid `origin + k * step` (Binance's grids start at the minimum)."""
-    return _round_to_step(value - origin, step, rounding) + origin
-
-
 def _check_lot(
     value: Decimal,
     lot: tuple[Decimal, Decimal, Decimal],
@@ -140,13 +106,13 @@ def _check_lot(
             f"({filter_name}); nearest valid: {_fmt(max(low, origin))}"
         )
     elif high and value > high:
-        nearest = _on_grid(high, origin, grid_step, ROUND_FLOOR)
+        nearest = on_grid(high, origin, grid_step, ROUND_FLOOR)
         message = (
             f"quantity {_fmt(value)} is above the maximum quantity {_fmt(high)} "
             f"({filter_name}); nearest valid: {_fmt(nearest)}"
         )
     elif not is_multiple(value - low, step):
-        nearest = _on_grid(value, low, step, ROUND_HALF_UP)
+        nearest = on_grid(value, low, step, ROUND_HALF_UP)
         # Never suggest zero: the smallest tradable amount is minQty, or one step without it.
         nearest = max(nearest, low if low > 0 else step)
         message = (
@@ -188,7 +154,7 @@ def _check_notional(
         return
     notional = quantity * price
     if (f.apply_min_to_market or not market) and notional < f.min_notional:
-        nearest = max(_on_grid(f.min_notional / price, f.min_qty, f.step_size, ROUND_CEILING),
+        nearest = max(on_grid(f.min_notional / price, f.min_qty, f.step_size, ROUND_CEILING),
                       f.min_qty)  # fmt: skip
         errors.append(
             FieldError(
@@ -198,7 +164,7 @@ def _check_notional(
             )
         )
     elif f.max_notional and (f.apply_max_to_market or not market) and notional > f.max_notional:
-        nearest = _on_grid(f.max_notional / price, f.min_qty, f.step_size, ROUND_FLOOR)
+        nearest = on_grid(f.max_notional / price, f.min_qty, f.step_size, ROUND_FLOOR)
         errors.append(
             FieldError(
                 "quantity",
@@ -219,10 +185,10 @@ def _check_percent_price(
     )
     highest, lowest = reference * up, reference * down
     if up and price > highest:
-        bound, nearest = highest, _on_grid(highest, f.min_price, f.tick_size, ROUND_FLOOR)
+        bound, nearest = highest, on_grid(highest, f.min_price, f.tick_size, ROUND_FLOOR)
         where, multiplier = "above", up
     elif down and price < lowest:
-        bound, nearest = lowest, _on_grid(lowest, f.min_price, f.tick_size, ROUND_CEILING)
+        bound, nearest = lowest, on_grid(lowest, f.min_price, f.tick_size, ROUND_CEILING)
         where, multiplier = "below", down
     else:
         return
