@@ -116,7 +116,7 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
     def run_workers() -> None:
         env.database("workers")
         details["workers"] = workers.run(
-            results, batches=3 if quick else 10, updater_runs_count=5 if quick else 20
+            results, batches=3 if quick else 10, updater_runs_count=5 if quick else 20, fake=fake
         )
 
     def run_scaling() -> None:

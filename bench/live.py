@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from sqlalchemy import select
 from tradebot.accounts.schemas import ApiKeyCreate
 from tradebot.accounts.service import store_api_key
 from tradebot.db.engine import unit_of_work
+from tradebot.db.models import ApiCredential
 from tradebot.orders.messages import OrderMessage
 
 from bench.data import Account, create_account, trade_rows
@@ -27,13 +29,22 @@ def start_fake(latency_s: float) -> BinanceFake:
     return fake
 
 
-def live_traders(count: int, tag: str) -> list[Account]:
-    """`count` users, each with a stored (encrypted) key that the fake accepts."""
+def trader_key(i: int) -> tuple[str, str]:
+    """The i-th trader's own key and secret (each trader is its own Binance account)."""
+    return f"{FAKE_KEY[:-8]}{i + 1:08d}", f"{FAKE_SECRET[:-8]}{i + 1:08d}"
+
+
+def live_traders(count: int, tag: str, fake: BinanceFake | None = None) -> list[Account]:
+    """`count` users, each with a stored (encrypted) key that the fake accepts: their own when
+    `fake` is given (Binance's order-count limits are per account), else the fake's one key."""
     accounts = []
-    body = ApiKeyCreate.model_validate(
-        {"api_key": FAKE_KEY, "api_secret": FAKE_SECRET, "testnet": True}
-    )
     for i in range(count):
+        api_key, api_secret = trader_key(i) if fake is not None else (FAKE_KEY, FAKE_SECRET)
+        if fake is not None:
+            fake.other_keys[api_key] = api_secret
+        body = ApiKeyCreate.model_validate(
+            {"api_key": api_key, "api_secret": api_secret, "testnet": True}
+        )
         account = create_account(f"live-{tag}-{i}@example.com")
         with unit_of_work() as session:
             store_api_key(session, account.user_id, body)
@@ -47,6 +58,11 @@ def queued_orders(traders: list[Account]) -> dict[str, object]:
     with unit_of_work() as session:
         for account in traders:
             (trade,) = trade_rows(account.user_id, 1, status="PENDING", mode="live")
+            # Accepted for the trader's stored key, as the API records it.
+            trade.credential_id = session.scalar(
+                select(ApiCredential.id).where(ApiCredential.user_id == account.user_id)
+            )
+            trade.venue = "testnet"
             trade.symbol, trade.side, trade.type = "BTCUSDT", "BUY", "MARKET"
             trade.quantity, trade.price = Decimal("0.001"), None
             session.add(trade)

@@ -24,16 +24,18 @@ from bench.report import Figure, Results
 from bench.stats import Summary, median
 from devstack.functions import load_function
 from devstack.lambda_events import FakeLambdaContext
+from tests.fakes.binance_server import BinanceFake
 
 EXECUTOR_TARGET_MS = 100.0
 UPDATER_RATIO = 2.0
 RESTING_ORDERS = 200
 
 
-def executor_batches(batches: int) -> dict[str, Any]:
-    """Time the real handler on SQS batches of 10 messages from 10 different users."""
+def executor_batches(batches: int, fake: BinanceFake | None = None) -> dict[str, Any]:
+    """Time the real handler on SQS batches of 10 messages from 10 different users (each with
+    a key of their own on `fake`: Binance's order-count limits are per account)."""
     handler = load_function("order_executor").handler
-    traders = live_traders(10, "workers")
+    traders = live_traders(10, "workers", fake)
     timings, singles = [], []
     not_filled = 0
     for i in range(batches + 1):  # the first batch warms connections and imports python-binance
@@ -128,9 +130,11 @@ def updater_runs(symbols: int, runs: int) -> Summary:
     return Summary.of(timings)
 
 
-def run(results: Results, batches: int, updater_runs_count: int) -> dict[str, Any]:
+def run(
+    results: Results, batches: int, updater_runs_count: int, fake: BinanceFake | None = None
+) -> dict[str, Any]:
     say(f"workers: executor, {batches} batches of 10")
-    executor = executor_batches(batches)
+    executor = executor_batches(batches, fake)
     batch = executor["batch"]
     single = executor["single_message"]
     results.add(

@@ -61,7 +61,8 @@ class RateLimits:
         self.backoff_until = 0.0
         self.banned_until = 0.0
         self._weight: dict[int, int] = {}  # minute -> weight used
-        self._orders: dict[tuple[int, int], int] = {}  # (window length, window) -> new orders
+        # (API key, window length, window) -> new orders: Binance counts orders per account.
+        self._orders: dict[tuple[str, int, int], int] = {}
         self._lock = threading.Lock()
 
     def used_weight(self) -> int:
@@ -69,8 +70,11 @@ class RateLimits:
         with self._lock:
             return self._weight.get(int(self.clock() // 60), 0)
 
-    def admit(self, method: str, path: str, params: dict[str, str]) -> Refusal | None:
-        """Count one request; the 429 or 418 to answer instead, or None to serve it."""
+    def admit(
+        self, method: str, path: str, params: dict[str, str], account: str = ""
+    ) -> Refusal | None:
+        """Count one request (of `account`, its API key); the 429 or 418 to answer instead, or
+        None to serve it."""
         with self._lock:
             now = self.clock()
             if now < self.banned_until:
@@ -84,8 +88,11 @@ class RateLimits:
             used = self._weight.get(minute, 0) + request_weight(method, path, params)
             self._weight = {minute: used}
             if (method, path) == ORDER:
-                windows = [(length, int(now // length)) for length in (10, 86400)]
-                self._orders = {w: self._orders.get(w, 0) + 1 for w in windows}
+                current = {(length, int(now // length)) for length in (10, 86400)}
+                self._orders = {w: n for w, n in self._orders.items() if w[1:] in current}
+                for length, window in current:
+                    counted = (account, length, window)
+                    self._orders[counted] = self._orders.get(counted, 0) + 1
             if used <= self.weight_limit:
                 return None
             self.backoff_until = (minute + 1) * 60.0
@@ -104,13 +111,13 @@ class RateLimits:
         )
         return Refusal(418, max(1, math.ceil(self.banned_until - now)), msg)
 
-    def headers(self, method: str, path: str) -> dict[str, str]:
-        """The counters every answer reports (and order counts on a placement's answer)."""
+    def headers(self, method: str, path: str, account: str = "") -> dict[str, str]:
+        """The counters every answer reports (and `account`'s order counts on a placement's)."""
         with self._lock:
             now = self.clock()
             found = {"X-MBX-USED-WEIGHT-1M": str(self._weight.get(int(now // 60), 0))}
             if (method, path) == ORDER:
                 for length, name in ((10, "10S"), (86400, "1D")):
-                    count = self._orders.get((length, int(now // length)), 0)
+                    count = self._orders.get((account, length, int(now // length)), 0)
                     found[f"X-MBX-ORDER-COUNT-{name}"] = str(count)
         return found

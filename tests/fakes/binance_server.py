@@ -121,6 +121,9 @@ class BinanceFake:
 
     def __init__(self, api_key: str = FAKE_API_KEY, api_secret: str = FAKE_API_SECRET) -> None:
         self.api_key, self.api_secret = api_key, api_secret
+        # More keys it accepts (key -> secret), sharing this one book of balances and orders:
+        # a benchmark's traders each sign with their own key, as each would on Binance.
+        self.other_keys: dict[str, str] = {}
         info = load_exchange_info()
         self.symbols: dict[str, dict[str, Any]] = {s["symbol"]: s for s in info["symbols"]}
         self.prices: dict[str, Decimal] = reference_prices()
@@ -265,11 +268,15 @@ class BinanceFake:
         key = headers.get("x-mbx-apikey")
         if not key:
             raise BinanceError(-2014)
-        if not hmac.compare_digest(key, self.api_key):
+        if hmac.compare_digest(key, self.api_key):
+            secret = self.api_secret
+        elif key in self.other_keys:
+            secret = self.other_keys[key]
+        else:
             raise BinanceError(-2015)
         signatures = re.findall(r"(?:^|&)signature=([^&]*)", query + "&" + body)
         total = re.sub(r"&?signature=[^&]*", "", query) + re.sub(r"&?signature=[^&]*", "", body)
-        expected = hmac.new(self.api_secret.encode(), total.encode(), hashlib.sha256).hexdigest()
+        expected = hmac.new(secret.encode(), total.encode(), hashlib.sha256).hexdigest()
         if len(signatures) != 1 or not hmac.compare_digest(signatures[0], expected):
             raise BinanceError(-1022)
         params = dict(parse_qsl(query)) | dict(parse_qsl(body))
@@ -654,7 +661,8 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
                 fake.requests.append(ReceivedRequest(self.command, url.path, params, headers))
             if fake.latency_s:
                 fake.sleep(fake.latency_s)
-            refusal = fake.limits.admit(self.command, url.path, params)
+            account = headers.get("x-mbx-apikey", "")
+            refusal = fake.limits.admit(self.command, url.path, params, account)
             if refusal is not None:
                 body = {"code": -1003, "msg": refusal.msg}
                 self._send(refusal.status, body, {"Retry-After": str(refusal.retry_after_s)})
@@ -707,7 +715,8 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json;charset=UTF-8")
                 self.send_header("Content-Length", str(len(data)))
-                counters = fake.limits.headers(self.command, urlsplit(self.path).path)
+                account = self.headers.get("X-MBX-APIKEY", "")
+                counters = fake.limits.headers(self.command, urlsplit(self.path).path, account)
                 for name, value in (counters | (headers or {})).items():
                     self.send_header(name, value)
                 self.end_headers()

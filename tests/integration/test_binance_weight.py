@@ -115,9 +115,12 @@ def test_placements_report_the_accounts_order_counts(fake: BinanceFake, clock: F
         exchange.close()
 
     with httpx.Client(base_url=fake.base_url) as http:
-        answer = http.post(ORDER_PATH)  # unsigned: refused, yet a placement's answer
+        # Unsigned: refused, yet a placement's answer, counted for the key it names.
+        answer = http.post(ORDER_PATH, headers={"X-MBX-APIKEY": fake.api_key})
+        elsewhere = http.post(ORDER_PATH, headers={"X-MBX-APIKEY": "another-account"})
     assert answer.headers["X-MBX-ORDER-COUNT-10S"] == "3"
     assert answer.headers["X-MBX-ORDER-COUNT-1D"] == "3"
+    assert elsewhere.headers["X-MBX-ORDER-COUNT-10S"] == "1"  # orders count per account
     assert "X-MBX-ORDER-COUNT-10S" not in httpx.get(f"{fake.base_url}/api/v3/ping").headers
 
 
