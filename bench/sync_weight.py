@@ -2,9 +2,9 @@
 
 `python -m bench.sync_weight`. Each user holds 3 resting LIMIT orders on 2 symbols (2 on BTCUSDT,
 1 on ETHUSDT) on the Binance fake, a real HTTP server that records every request. The weight of a
-minute is counted from those requests with Binance's documented weights (spot REST API):
-GET /api/v3/order 4, GET /api/v3/openOrders 6 with a symbol and 80 without, GET /api/v3/myTrades
-20. Before: the updater's old way, one trade-level sync (one look-up) per open order. After: the
+minute is counted from those requests with Binance's documented weights (spot REST API), as
+the fake charges them (tests/fakes/binance_limits.py): GET /api/v3/order 4, GET
+/api/v3/openOrders 6 with a symbol and 80 without, GET /api/v3/myTrades 5 with an orderId. Before: the updater's old way, one trade-level sync (one look-up) per open order. After: the
 updater's messages now, one user-level sync each. Two minutes each: a quiet one (nothing
 changed on Binance) and one in which one BTCUSDT order of every user filled.
 """
@@ -24,14 +24,10 @@ ORDERS = [("BTCUSDT", "94000"), ("BTCUSDT", "93000"), ("ETHUSDT", "3300")]
 
 
 def weight(method: str, path: str, params: dict[str, str]) -> int:
-    """Binance's documented request weight of one spot REST request (0 for those not counted)."""
-    if (method, path) == ("GET", "/api/v3/order"):
-        return 4
-    if (method, path) == ("GET", "/api/v3/openOrders"):
-        return 6 if "symbol" in params else 80
-    if (method, path) == ("GET", "/api/v3/myTrades"):
-        return 20
-    return 0
+    """Binance's documented request weight of one spot REST request, as the fake charges it."""
+    from tests.fakes.binance_limits import request_weight
+
+    return request_weight(method, path, params)
 
 
 def _environment(directory: str) -> None:
