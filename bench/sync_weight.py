@@ -4,7 +4,8 @@
 1 on ETHUSDT) on the Binance fake, a real HTTP server that records every request. The weight of a
 minute is counted from those requests with Binance's documented weights (spot REST API), as
 the fake charges them (tests/fakes/binance_limits.py): GET /api/v3/order 4, GET
-/api/v3/openOrders 6 with a symbol and 80 without, GET /api/v3/myTrades 5 with an orderId. Before: the updater's old way, one trade-level sync (one look-up) per open order. After: the
+/api/v3/openOrders 6 with a symbol and 80 without, GET /api/v3/myTrades 5 with an orderId.
+Before: the updater's old way, one trade-level sync (one look-up) per open order. After: the
 updater's messages now, one user-level sync each. Two minutes each: a quiet one (nothing
 changed on Binance) and one in which one BTCUSDT order of every user filled.
 """
