@@ -186,21 +186,14 @@ class Executor(OrderUpkeep):
     def _release(self, trade_id: str, claimed_at: datetime) -> None:
         """End this executor's lease early (backdating it) unless someone else claimed since."""
         lease = timedelta(seconds=get_settings().order_claim_lease_s)
-        with unit_of_work() as session:
-            session.execute(
-                update(Trade)
-                .where(
-                    Trade.id == trade_id,
-                    Trade.status == "PENDING",
-                    Trade.claimed_at == claimed_at,
-                    Trade.claimed_by == self.worker_id,
-                )
-                .values(claimed_at=claimed_at - lease)
-                .execution_options(synchronize_session=False)
-            )
+        self._end_claim(trade_id, claimed_at, {"claimed_at": claimed_at - lease})
 
     def _unclaim(self, trade_id: str, claimed_at: datetime) -> None:
         """Drop this executor's claim: nothing was sent, so the next attempt is a first one."""
+        self._end_claim(trade_id, claimed_at, {"claimed_at": None, "claimed_by": None})
+
+    def _end_claim(self, trade_id: str, claimed_at: datetime, values: dict[str, object]) -> None:
+        """Change this executor's claim (`values`) unless someone else claimed the trade since."""
         with unit_of_work() as session:
             session.execute(
                 update(Trade)
@@ -210,7 +203,7 @@ class Executor(OrderUpkeep):
                     Trade.claimed_at == claimed_at,
                     Trade.claimed_by == self.worker_id,
                 )
-                .values(claimed_at=None, claimed_by=None)
+                .values(values)
                 .execution_options(synchronize_session=False)
             )
 
