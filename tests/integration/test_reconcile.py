@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from tradebot.crypto.vault import ExchangeCredentials
-from tradebot.db.models import utcnow
+from tradebot.db.engine import unit_of_work
+from tradebot.db.models import Position, utcnow
 from tradebot.exchange.base import Balance, Exchange, OrderRequest, OrderResult
 from tradebot.exchange.binance import BinanceExchange
 from tradebot.exchange.factory import binance_exchange
@@ -28,7 +29,7 @@ from tradebot.settings import get_settings
 
 from devstack.functions import load_function
 from devstack.lambda_events import FakeLambdaContext, scheduled_event
-from tests.fakes.binance_server import ALL_ORDERS_PATH, BinanceFake
+from tests.fakes.binance_server import ALL_ORDERS_PATH, TRADES_PATH, BinanceFake
 from tests.support import call
 from tests.trading_support import (
     API_KEY,
@@ -464,3 +465,28 @@ def test_the_reconciler_gives_up_after_its_bound_with_a_metric_never_failing_the
     # Given up means no more look-ups (and no second alarm).
     assert reconciler(clock=lambda: later).run().given_up == 0
     assert binance_fake.placed_orders == []
+
+
+def test_a_fill_recorded_without_its_fee_gets_it_from_the_reconciler_once(
+    binance_fake: BinanceFake, live_trader: User
+) -> None:
+    user_id, token = live_trader
+    trade = placed(token, LIMIT_BUY)
+    execute(trade["id"])  # resting on Binance
+    binance_fake.fill_resting(trade["client_order_id"])
+    # The sync that learns of the fill cannot read the trade list: the fill is recorded, its
+    # fee marked unknown.
+    binance_fake.fail_next("-1102", path=TRADES_PATH)
+    Executor(sleep=no_sleep).execute(OrderMessage(trade_id=trade["id"], action="sync"))
+    pending = trade_row(trade["id"])
+    assert (pending.status, pending.fee_pending, pending.fees) == ("FILLED", True, [])
+
+    reconciler().run()
+    reconciler().run()  # a second run finds nothing left to do
+
+    assert trade_row(trade["id"]).fee_pending is False
+    assert get_trade(token, trade["id"])["fees"] == [{"asset": "BTC", "amount": "0.000002"}]
+    with unit_of_work() as session:
+        held = session.get(Position, (user_id, "BTCUSDT"))
+        assert held is not None
+        assert held.quantity == D("0.002") - D("0.000002")  # the fee charged once
