@@ -10,6 +10,8 @@ import time
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from tradebot.market import live_sync
 from tradebot.market.prices import write_prices
 from tradebot.market.updater import BinanceSource, refresh_prices
 from tradebot.settings import get_settings
@@ -203,3 +205,33 @@ def test_with_the_simulated_market_a_user_is_synced_when_a_step_passes_their_ord
     assert quiet.triggered == 0
     assert binance_fake.requests == []
     assert crossed.triggered == 1
+
+
+def test_when_the_sync_marks_cannot_be_read_every_live_user_is_synced(
+    order_queue: OrderQueueHarness,
+    binance_fake: BinanceFake,
+    live_trader: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a live user synced a minute ago, and a market that stands still
+    _, token = live_trader
+    resting(order_queue, token)
+    assert refresh_prices(STILL).triggered == 1
+    order_queue.drain()
+    assert refresh_prices(STILL).triggered == 0
+
+    # When Redis cannot be reached for the marks
+    monkeypatch.setattr(live_sync, "get_redis", RedisDown)
+
+    # Then the user is synced (failing open costs weight, never a fill)
+    assert refresh_prices(STILL).triggered == 1
+
+
+class RedisDown:
+    """A Redis client whose server is gone."""
+
+    def mget(self, *_args: object) -> None:
+        raise RedisConnectionError("Redis is down")
+
+    def pipeline(self, *_args: object, **_kwargs: object) -> None:
+        raise RedisConnectionError("Redis is down")
