@@ -1,13 +1,15 @@
-"""Binance request weight of one sync minute for 10 live users, before and after per-user sync.
+"""Binance request weight of one sync minute for 10 live users, three ways the updater has synced.
 
 `python -m bench.sync_weight`. Each user holds 3 resting LIMIT orders on 2 symbols (2 on BTCUSDT,
 1 on ETHUSDT) on the Binance fake, a real HTTP server that records every request. The weight of a
 minute is counted from those requests with Binance's documented weights (spot REST API), as
 the fake charges them (tests/fakes/binance_limits.py): GET /api/v3/order 4, GET
-/api/v3/openOrders 6 with a symbol and 80 without, GET /api/v3/myTrades 5 with an orderId.
-Before: the updater's old way, one trade-level sync (one look-up) per open order. After: the
-updater's messages now, one user-level sync each. Two minutes each: a quiet one (nothing
-changed on Binance) and one in which one BTCUSDT order of every user filled.
+/api/v3/openOrders 6 with a symbol and 80 without, GET /api/v3/myTrades 5 with an orderId,
+GET /api/v3/klines 2. Rows: one trade-level sync (one look-up) per open order; one user-level
+sync per live user every minute; a user-level sync only for users the market reached an order
+of, or who are due a full sync (the updater now, klines included). Two minutes each: a quiet
+one (nothing traded at any order's price) and one in which one BTCUSDT order of every user
+filled. The ticker (weight 4 a minute) is the same in every row and not counted.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -90,13 +94,26 @@ def _minute(fake: Any, send: Callable[[], None]) -> int:
     return sum(weight(r.method, r.path, r.params) for r in fake.requests)
 
 
-def measure(old_way: bool) -> tuple[int, int]:
-    """(quiet minute, minute with one fill per user) on a fresh database and Binance fake."""
+@dataclass(frozen=True)
+class Minutes:
+    """Request weight of each minute measured."""
+
+    quiet: int
+    fill: int  # one BTCUSDT order of every user filled
+    after_fill: int  # the next update, in the same minute: its candle still shows the fills
+    full: int  # every user synced in full (never synced yet, or due)
+
+
+def measure(way: str) -> Minutes:
+    """The minutes' weights on a fresh database and Binance fake, the updater syncing `way`:
+    "order", "user" or "reached". Minutes follow one another at once (the fake's candles are
+    stamped in real time)."""
     from sqlalchemy import select
     from tradebot.db.engine import unit_of_work
     from tradebot.db.migrate import upgrade
     from tradebot.db.models import Trade
-    from tradebot.market.updater import crossed_orders
+    from tradebot.market.live_sync import write_marks
+    from tradebot.market.updater import BinanceSource, crossed_orders
     from tradebot.orders.executor import Executor
     from tradebot.orders.messages import OrderMessage
     from tradebot.orders.state import OPEN
@@ -112,9 +129,9 @@ def measure(old_way: bool) -> tuple[int, int]:
         os.environ["BINANCE_BASE_URL"] = fake.base_url
         reset_caches()
         upgrade()
-        _setup(fake)
+        users = _setup(fake)
 
-        def before() -> None:  # the old updater: one trade-level sync per open live order
+        def per_order() -> None:  # one trade-level sync per open live order
             with unit_of_work() as session:
                 trade_ids = list(
                     session.scalars(select(Trade.id).where(Trade.status.in_(list(OPEN))))
@@ -122,11 +139,20 @@ def measure(old_way: bool) -> tuple[int, int]:
             for trade_id in trade_ids:
                 executor.execute(OrderMessage(trade_id=trade_id, action="sync"))
 
-        def after() -> None:  # the updater now: one sync_user per live user
-            for message, _ in crossed_orders(prices):
-                executor.execute(message)
+        def per_user() -> None:  # one sync_user per live user, every minute
+            for user_id in users:
+                executor.execute(OrderMessage(action="sync_user", user_id=user_id))
 
-        sync = before if old_way else after
+        def when_reached() -> None:  # the updater now: what it sends, and its klines
+            # Real time: the fake's candles are stamped with it.
+            requests = crossed_orders(prices, BinanceSource(), datetime.now(UTC))
+            for message, _ in requests.messages:
+                executor.execute(message)
+            write_marks(requests.live.marks)
+
+        sync = {"order": per_order, "user": per_user, "reached": when_reached}[way]
+        # The first minute: users never synced are synced in full, as every live_full_sync_s.
+        full = _minute(fake, sync)
         quiet = _minute(fake, sync)
         with unit_of_work() as session:
             rows = session.execute(
@@ -139,16 +165,36 @@ def measure(old_way: bool) -> tuple[int, int]:
             if user_id not in filled:
                 fake.fill_resting(client_id)
                 filled.add(user_id)
-        return quiet, _minute(fake, sync)
+        fill = _minute(fake, sync)
+        return Minutes(quiet=quiet, fill=fill, after_fill=_minute(fake, sync), full=full)
+
+
+ROWS = {
+    "order": "one look-up per order",
+    "user": "per-user listings",
+    "reached": "per-user listings, only when reached",
+}
 
 
 def main() -> None:
     logging.disable(logging.CRITICAL)
-    results = {"before": measure(old_way=True), "after": measure(old_way=False)}
+    results = {way: measure(way) for way in ROWS}
+    full_sync_s = int(os.environ.get("LIVE_FULL_SYNC_S", "600"))
     print(f"{USERS} users x 3 open LIMIT orders (2 BTCUSDT, 1 ETHUSDT): request weight a minute")
-    print(f"  {'':8} {'quiet':>6} {'one fill per user':>18}")
-    for name, (quiet, fill) in results.items():
-        print(f"  {name:8} {quiet:6} {fill:18}")
+    print(f"  {'':38} {'quiet':>6} {'one fill per user':>18} {'full sync':>10}")
+    for way, label in ROWS.items():
+        row = results[way]
+        print(f"  {label:38} {row.quiet:6} {row.fill:18} {row.full:10}")
+    gated = results["reached"]
+    minutes = full_sync_s // 60
+    print(
+        f"  only when reached, quiet: one full-sync minute every {full_sync_s} s, "
+        f"{(gated.quiet * (minutes - 1) + gated.full) / minutes:.1f} a minute on average"
+    )
+    print(
+        "  only when reached, the next update in the same minute (its 1m candle still shows the "
+        f"fills, but the filled orders are closed): {gated.after_fill}"
+    )
     sys.stdout.flush()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from tradebot.cache.client import get_redis, key
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Trade
-from tradebot.exchange.base import SymbolFilters
+from tradebot.exchange.base import PriceRange, SymbolFilters
 from tradebot.exchange.snapshot import load_snapshot_filters, reference_prices
 from tradebot.market.symbols import FILTERS, store_filters
 from tradebot.market.updater import refresh_prices
@@ -73,6 +74,12 @@ class SyntheticSource:
 
     def fetch(self, symbols: Sequence[str]) -> dict[str, Decimal]:
         return {s: self.reference.get(s, Decimal("1.2345")) for s in symbols}
+
+    def ranges(self, symbols: Sequence[str], since: datetime) -> dict[str, list[PriceRange]]:
+        """The market stood still at the reference prices."""
+        return {
+            s: [PriceRange(since, None, price, price)] for s, price in self.fetch(symbols).items()
+        }
 
 
 def synthetic_filters(count: int) -> dict[str, SymbolFilters]:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import PaperBalance, Position, Trade
+from tradebot.exchange.base import PriceRange
 
 from devstack.aws import OrderQueue
 from devstack.functions import load_function
@@ -270,6 +272,14 @@ class FixedSource:
     def fetch(self, symbols: Sequence[str]) -> dict[str, Decimal]:
         """The fixed price of each wanted symbol that has one."""
         return {s: p for s, p in self.prices.items() if s in symbols}
+
+    def ranges(self, symbols: Sequence[str], since: datetime) -> dict[str, list[PriceRange]]:
+        """The market stood at its fixed price all along: it traded at that price alone."""
+        return {
+            s: [PriceRange(opened_at=since, closed_at=None, low=p, high=p)]
+            for s, p in self.prices.items()
+            if s in symbols
+        }
 
 
 def set_prices(**prices: str) -> None:

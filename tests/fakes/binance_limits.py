@@ -25,6 +25,7 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/api/v3/order"): 4,
     ("DELETE", "/api/v3/order"): 1,
     ("GET", "/api/v3/allOrders"): 20,
+    ("GET", "/api/v3/klines"): 2,
 }
 ORDER = ("POST", "/api/v3/order")
 FIRST_BAN_S = 120

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tradebot.exchange.snapshot import load_exchange_info, reference_prices
 
+from tests.fakes.binance_candles import candle, minute_opens
 from tests.fakes.binance_limits import RateLimits
 
 FAKE_API_KEY = "fake-api-key"
@@ -127,6 +128,9 @@ class BinanceFake:
         info = load_exchange_info()
         self.symbols: dict[str, dict[str, Any]] = {s["symbol"]: s for s in info["symbols"]}
         self.prices: dict[str, Decimal] = reference_prices()
+        self.opening_prices = dict(self.prices)  # each symbol's level before any move below
+        # Every price the market moved to (set_price, a fill), with its time: the candles.
+        self.price_moves: dict[str, list[tuple[int, Decimal]]] = {}
         self.free: dict[str, Decimal] = {"USDT": Decimal(10000)}
         self.locked: dict[str, Decimal] = {}
         self.orders: dict[str, dict[str, Any]] = {}  # latest order per clientOrderId
@@ -221,8 +225,15 @@ class BinanceFake:
             self._faults.extend(Fault(kind, path, msg, retry_after_s) for _ in range(count))
 
     def set_price(self, symbol: str, price: Decimal | str) -> None:
-        """The price MARKET orders fill at and the ticker reports."""
-        self.prices[symbol] = Decimal(price)
+        """The price MARKET orders fill at and the ticker reports; the candles show it from now."""
+        with self._lock:
+            self.prices[symbol] = Decimal(price)
+            self.moved(symbol, Decimal(price))
+
+    def moved(self, symbol: str, price: Decimal) -> None:
+        """Record that the market traded at `price` now (the klines show it)."""
+        with self._lock:
+            self.price_moves.setdefault(symbol, []).append((self.server_time_ms(), price))
 
     def set_balance(self, asset: str, free: Decimal | str, locked: Decimal | str = "0") -> None:
         """Set one asset's free and locked balance."""
@@ -300,6 +311,7 @@ class BinanceFake:
             ("GET", "/api/v3/time"): lambda _: {"serverTime": self.server_time_ms()},
             ("GET", "/api/v3/exchangeInfo"): self.exchange_info,
             ("GET", "/api/v3/ticker/price"): self.ticker_price,
+            ("GET", "/api/v3/klines"): self.klines,
             ("GET", "/api/v3/account"): self.account,
             ("POST", "/api/v3/order"): self.place,
             ("GET", "/api/v3/order"): self.query_order,
@@ -340,6 +352,24 @@ class BinanceFake:
             for name in (names if names is not None else self.prices)
         ]
         return tickers[0] if "symbol" in params else tickers
+
+    def klines(self, params: dict[str, str]) -> list[list[Any]]:
+        """GET /api/v3/klines: one symbol's one-minute candles from its recorded price moves."""
+        symbol = params.get("symbol")
+        if not symbol or "interval" not in params:
+            raise BinanceError(-1102, "Mandatory parameter 'symbol' or 'interval' was not sent.")
+        if symbol not in self.symbols:
+            raise BinanceError(-1121)
+        if params["interval"] != "1m":
+            raise BinanceError(-1120, "Invalid interval.")
+        if not 0 < int(params.get("limit", "500")) <= 1000:
+            raise BinanceError(-1102, "Illegal value for parameter 'limit'.")
+        moves = self.price_moves.get(symbol, [])
+        opening = self.opening_prices.get(symbol, self.prices[symbol])
+        return [
+            candle(moves, open_ms, opening)
+            for open_ms in minute_opens(params, self.server_time_ms())
+        ]
 
     def account(self, _: dict[str, str]) -> dict[str, Any]:
         assets = sorted(set(self.free) | set(self.locked))
@@ -501,6 +531,7 @@ class BinanceFake:
             "isBuyer": buying, "isMaker": maker, "isBestMatch": True,
         }  # fmt: skip
         self.trades.append(trade)
+        self.moved(order["symbol"], price)
         # The FULL placement answer lists the same trades, with the same commission.
         order["fills"].append(
             {"price": trade["price"], "qty": trade["qty"], "commission": trade["commission"],

@@ -29,6 +29,7 @@ from tradebot.exchange.binance import BinanceExchange
 from tradebot.exchange.retry import place_order_safely, with_retries
 from tradebot.exchange.snapshot import load_snapshot_filters
 
+from tests.fakes.binance_limits import request_weight
 from tests.fakes.binance_server import BinanceFake
 
 D = Decimal
@@ -303,6 +304,32 @@ def test_ticker_prices_fetches_all_wanted_symbols_in_one_request(
     assert calls[0].params == {"symbols": '["BTCUSDT","ETHUSDT","DOGEUSDT"]'}
     assert exchange.ticker_prices([]) == {}
     assert len(exchange.ticker_prices()) == len(fake.symbols)
+
+
+def test_price_ranges_are_one_minute_candles_that_show_a_price_moved_through_and_back(
+    fake: BinanceFake, exchange: BinanceExchange
+) -> None:
+    # Given the market moved down to 93990 and back to 95000 since `since`
+    since = datetime.now(UTC)
+    fake.set_price("BTCUSDT", "93990.00")
+    fake.set_price("BTCUSDT", "95000.00")
+
+    # When the traded ranges of two symbols are read
+    ranges = exchange.price_ranges(["BTCUSDT", "ETHUSDT"], since)
+
+    # Then one public klines request a symbol (weight 2 each), from the minute `since` is in
+    calls = fake.requests_to("GET", "/api/v3/klines")
+    assert [c.params["symbol"] for c in calls] == ["BTCUSDT", "ETHUSDT"]
+    minute_ms = int(since.timestamp()) // 60 * 60_000
+    for call in calls:
+        assert (call.params["interval"], call.params["startTime"]) == ("1m", str(minute_ms))
+        assert "signature" not in call.params
+    assert sum(request_weight(c.method, c.path, c.params) for c in calls) == 4
+    # and the candles still show the low the price went through
+    btc = ranges["BTCUSDT"]
+    assert btc[0].opened_at <= since < (btc[0].closed_at or since)
+    assert (min(r.low for r in btc), max(r.high for r in btc)) == (D("93990"), D("95000"))
+    assert {(r.low, r.high) for r in ranges["ETHUSDT"]} == {(D("3400"), D("3400"))}
 
 
 def test_exchange_info_filters_match_the_snapshot(exchange: BinanceExchange) -> None:

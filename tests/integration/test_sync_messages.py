@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade
-from tradebot.market.updater import refresh_prices, stranded_orders
+from tradebot.market.updater import BinanceSource, refresh_prices, stranded_orders
 
 from tests.fakes.binance_server import BinanceFake
 from tests.trading_support import (
@@ -34,6 +34,7 @@ User = tuple[str, str]
 OPEN_ORDERS_PATH = "/api/v3/openOrders"
 NEW_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8B"
 PRICES = FixedSource(BTCUSDT="95000", ETHUSDT="3400")
+THROUGH_THE_ORDER = FixedSource(BTCUSDT="93900", ETHUSDT="3400")  # below limit_buy()'s 94000
 
 
 @pytest.fixture
@@ -82,7 +83,8 @@ def cancel_resent(trade_id: str) -> bool:
 def test_a_live_users_open_orders_are_synced_by_one_message_from_their_open_order_listing(
     order_queue: OrderQueueHarness, binance_fake: BinanceFake, live_trader: User
 ) -> None:
-    # Given two resting orders on BTCUSDT and one on ETHUSDT, one BTC order filled on Binance
+    # Given two resting orders on BTCUSDT and one on ETHUSDT, one BTC order filled on Binance,
+    # and a user never synced since (so synced in full, whatever the market did)
     user_id, token = live_trader
     filled = resting(order_queue, token, limit_buy())
     still_open = resting(order_queue, token, limit_buy(price="93000"))
@@ -121,9 +123,11 @@ def test_a_user_whose_sync_is_in_flight_gets_no_second_sync_message(
     now = time.time()
 
     first = refresh_prices(PRICES, now=now)
-    second = refresh_prices(PRICES, now=now + 60)  # a minute on, the first not processed yet
+    # A minute on, the first not processed yet, and the market through the order's price
+    second = refresh_prices(THROUGH_THE_ORDER, now=now + 60)
     order_queue.drain()
-    third = refresh_prices(PRICES, now=now + 120)  # processed: the next update sends again
+    # processed: the next update that finds the order reached sends again
+    third = refresh_prices(THROUGH_THE_ORDER, now=now + 120)
 
     assert (first.triggered, second.triggered, third.triggered) == (1, 0, 1)
 
@@ -160,8 +164,8 @@ def test_a_sync_refused_for_the_key_is_resolved_and_the_user_not_synced_until_a_
     store_key(token, api_key=NEW_KEY)
     assert trade_row(trade["id"]).credential_id == credential(user_id).id
     resting(order_queue, token, limit_buy(price="93000"))
-    assert refresh_prices(PRICES).triggered == 1
-    binance_fake.fill_resting(trade["client_order_id"])
+    binance_fake.fill_resting(trade["client_order_id"])  # the market traded at its price
+    assert refresh_prices(BinanceSource()).triggered == 1  # the klines show it
     order_queue.drain()
     assert get_trade(token, trade["id"])["status"] == "FILLED"
 

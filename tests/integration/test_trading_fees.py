@@ -16,6 +16,7 @@ from tradebot.market.updater import refresh_prices
 
 from tests.fakes.binance_server import TRADES_PATH, BinanceFake
 from tests.integration.conftest import MAX_RECEIVES
+from tests.support import configure
 from tests.trading_support import (
     ORDER_PATH,
     D,
@@ -206,8 +207,14 @@ def test_a_permanent_refusal_of_the_trade_list_records_the_fill_without_rejectin
 
 
 def test_a_resting_order_filled_later_and_synced_records_each_fills_fee_once(
-    order_queue: OrderQueueHarness, binance_fake: BinanceFake, live_trader: User
+    order_queue: OrderQueueHarness,
+    binance_fake: BinanceFake,
+    live_trader: User,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Every update syncs every live user (a full sync each time): this follows fees across
+    # syncs, not when the updater sends them.
+    configure(monkeypatch, live_full_sync_s="0")
     user_id, token = live_trader
     trade = run(order_queue, token, LIMIT_BUY)
     assert trade["status"] == "NEW"

@@ -168,6 +168,9 @@ class Settings(EnvSettings):
     # The order queue's visibility timeout: how long a received message stays hidden before it
     # is delivered again. With `order_max_receives` it bounds how long a message can be in flight.
     order_visibility_timeout_s: int = 30
+    # A live user is synced when the market reached one of their open orders, and at least this
+    # often whatever the market did (orders canceled or expired outside the bot); 0: every update.
+    live_full_sync_s: int = Field(default=600, ge=0)
 
     # Market data and exchanges.
     market_data: Literal["simulated", "binance"] = "simulated"

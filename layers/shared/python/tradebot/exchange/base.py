@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -125,6 +126,17 @@ class OrderResult:
         if self.executed_qty == 0:
             return None
         return (self.cumulative_quote_qty / self.executed_qty).quantize(Decimal("1e-8"))
+
+
+@dataclass(frozen=True)
+class PriceRange:
+    """The lowest and highest price a symbol traded at from `opened_at` until `closed_at`
+    (one candle), or until now when `closed_at` is None."""
+
+    opened_at: datetime
+    closed_at: datetime | None
+    low: Decimal
+    high: Decimal
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 from pydantic import SecretStr
@@ -24,10 +25,12 @@ from tradebot.errors import (
     RetryableExchangeError,
     UnknownOrder,
 )
-from tradebot.exchange.base import Balance, OrderRequest, OrderResult, SymbolFilters
+from tradebot.exchange.base import Balance, OrderRequest, OrderResult, PriceRange, SymbolFilters
 from tradebot.exchange.binance_wire import (
     ORDER_DOES_NOT_EXIST,
     api_error,
+    candle_range,
+    klines_params,
     never_sent,
     order_params,
     order_result,
@@ -371,3 +374,20 @@ class BinanceExchange:
         if isinstance(tickers, dict):  # a single-symbol answer is an object, not a list
             tickers = [tickers]
         return {str(t["symbol"]): Decimal(str(t["price"])) for t in tickers}
+
+    def price_ranges(self, symbols: Sequence[str], since: datetime) -> dict[str, list[PriceRange]]:
+        """What each symbol traded at since `since`: its one-minute candles, oldest first, from
+        the one `since` falls in (GET /api/v3/klines, weight 2 a symbol; public, no key)."""
+        params = klines_params(since, datetime.now(UTC))
+        ranges: dict[str, list[PriceRange]] = {}
+        for symbol in symbols:
+            rows = self._call("klines", partial(_klines, symbol=symbol, **params))
+            try:
+                ranges[symbol] = [candle_range(row) for row in rows]
+            except (IndexError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                raise RetryableExchangeError(f"Binance klines of {symbol} are unreadable") from exc
+        return ranges
+
+
+def _klines(client: Any, **params: Any) -> Any:
+    return client.get_klines(**params)

@@ -1,4 +1,4 @@
-"""Binance's wire format, translated: order statuses, order parameters, error codes.
+"""Binance's wire format, translated: order statuses, order parameters, error codes, candles.
 
 Pure functions of what Binance sent or is to be sent, used by `BinanceExchange`
 (exchange/binance.py). requests and urllib3 are imported only inside `never_sent`, so importing
@@ -7,7 +7,7 @@ this module costs a cold start nothing more than the adapter itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -27,7 +27,7 @@ from tradebot.errors import (
     RetryableExchangeError,
     UnknownOrder,
 )
-from tradebot.exchange.base import ExchangeOrderStatus, OrderRequest, OrderResult
+from tradebot.exchange.base import ExchangeOrderStatus, OrderRequest, OrderResult, PriceRange
 from tradebot.exchange.commission import commission_of
 from tradebot.exchange.decimals import format_decimal
 from tradebot.exchange.weight import retry_after_of
@@ -40,6 +40,9 @@ _OUTCOME_UNKNOWN_CODES: Final = frozenset({-1006, -1007})
 # -1003 too much request weight, -1015 too many new orders.
 _RATE_LIMIT_CODES: Final = frozenset({-1003, -1015})
 ORDER_DOES_NOT_EXIST: Final = -2013
+# GET /api/v3/klines answers at most 1000 candles a call.
+KLINES_PAGE: Final = 1000
+MINUTE_MS: Final = 60_000
 
 _STATUSES: Final[Mapping[str, ExchangeOrderStatus]] = {
     "NEW": "NEW",
@@ -98,6 +101,32 @@ def order_result(data: Mapping[str, Any], client_order_id: str | None = None) ->
             str(data.get("cummulativeQuoteQty", data.get("cumulativeQuoteQty", "0")))
         ),
         fees=fees,
+    )
+
+
+def klines_params(since: datetime, now: datetime) -> dict[str, Any]:
+    """GET /api/v3/klines parameters for the one-minute candles from `since` up to `now`.
+
+    Binance answers the candles that open at or after startTime, so `since` is rounded down to
+    its minute: the candle it falls in is included. At most the last `KLINES_PAGE` minutes.
+    """
+    now_ms = int(now.timestamp() * 1000)
+    oldest = (now_ms // MINUTE_MS - (KLINES_PAGE - 1)) * MINUTE_MS
+    start = max(int(since.timestamp() * 1000) // MINUTE_MS * MINUTE_MS, oldest)
+    return {
+        "interval": "1m",
+        "startTime": start,
+        "limit": min(max((now_ms - start) // MINUTE_MS + 2, 2), KLINES_PAGE),
+    }
+
+
+def candle_range(row: Sequence[Any]) -> PriceRange:
+    """One kline ([open time, open, high, low, close, volume, close time, ...]) as a range."""
+    return PriceRange(
+        opened_at=datetime.fromtimestamp(int(row[0]) / 1000, UTC),
+        closed_at=datetime.fromtimestamp((int(row[6]) + 1) / 1000, UTC),
+        low=Decimal(str(row[3])),
+        high=Decimal(str(row[2])),
     )
 
 

@@ -1,14 +1,16 @@
 """The scheduled price update: fetch all prices at once, write them in one pipeline, then queue
-the resting paper orders the new prices crossed and sweep trades left waiting."""
+the resting paper orders the new prices crossed, the live users whose orders the market reached
+(or who are due a full sync: market/live_sync.py), and sweep trades left waiting."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import or_, select, update
@@ -18,7 +20,8 @@ from tradebot.cache.client import get_redis, key
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade
 from tradebot.errors import ExchangeError, ServiceUnavailable
-from tradebot.exchange.base import SymbolFilters
+from tradebot.exchange.base import PriceRange, SymbolFilters
+from tradebot.market.live_sync import LiveSyncPlan, RestingOrder, plan_live_syncs, write_marks
 from tradebot.market.prices import read_prices, write_prices
 from tradebot.market.simulated import SimulatedMarket
 from tradebot.market.symbols import FILTERS_VERSION, all_filters, store_filters
@@ -44,23 +47,49 @@ class PriceSource(Protocol):
         """Latest price of each symbol, in one request."""
         ...
 
+    def ranges(self, symbols: Sequence[str], since: datetime) -> dict[str, list[PriceRange]]:
+        """What each symbol traded at since `since` (ranges reaching back to it at least), once
+        `fetch` ran; raises `ExchangeError` when that cannot be read."""
+        ...
+
 
 class SimulatedSource:
     """The offline market: one random-walk step per update, from the last cached prices."""
 
     def __init__(self, seed: int, reference: dict[str, Decimal]) -> None:
         self.market = SimulatedMarket(seed, reference)
+        self.moves: dict[str, PriceRange] = {}
 
     def fetch(self, symbols: Sequence[str]) -> dict[str, Decimal]:
-        previous = {p.symbol: p.price for p in read_prices()}
+        cached = {p.symbol: p for p in read_prices()}
+        previous = {symbol: p.price for symbol, p in cached.items()}
         tick = int(get_redis().incr(key("market", "tick")))
         wanted = set(symbols)
         prices = self.market.step(previous, tick, all_filters())
+        # The walk moves in one step per update: it traded from the previous price straight to
+        # the new one, so the two bound exactly what it traded at since the previous update.
+        self.moves = {
+            symbol: PriceRange(
+                opened_at=cached[symbol].updated_at,
+                closed_at=None,
+                low=min(price, cached[symbol].price),
+                high=max(price, cached[symbol].price),
+            )
+            for symbol, price in prices.items()
+            if symbol in wanted and symbol in cached
+        }
         return {s: p for s, p in prices.items() if s in wanted}
+
+    def ranges(self, symbols: Sequence[str], since: datetime) -> dict[str, list[PriceRange]]:
+        """Each symbol's last step (since the previous update only: earlier is not kept)."""
+        return {s: [self.moves[s]] for s in symbols if s in self.moves}
 
 
 class BinanceSource:
-    """Binance's public ticker (no key needed); refreshes the symbol list once a day."""
+    """Binance's public ticker and klines (no key needed); refreshes the symbol list once a day."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.sleep = sleep
 
     def fetch(self, symbols: Sequence[str]) -> dict[str, Decimal]:
         from tradebot.exchange.factory import binance_exchange
@@ -73,8 +102,25 @@ class BinanceSource:
                 wanted = set(refresh_symbols(exchange)) or wanted
             # One request either way: every ticker costs the same weight as a list of them,
             # and a list of every symbol would not fit in a URL.
-            prices = with_retries(exchange.ticker_prices)
+            prices = with_retries(exchange.ticker_prices, sleep=self.sleep)
             return {s: p for s, p in prices.items() if s in wanted}
+        finally:
+            exchange.close()
+
+    def ranges(self, symbols: Sequence[str], since: datetime) -> dict[str, list[PriceRange]]:
+        """One-minute candles of each symbol since `since` (weight 2 a symbol), retried one by
+        one so a failure repeats only its own request."""
+        from tradebot.exchange.factory import binance_exchange
+        from tradebot.exchange.retry import with_retries
+
+        exchange = binance_exchange()
+        try:
+            return {
+                symbol: with_retries(
+                    partial(exchange.price_ranges, [symbol], since), sleep=self.sleep
+                )[symbol]
+                for symbol in symbols
+            }
         finally:
             exchange.close()
 
@@ -143,16 +189,25 @@ def _crossed(trade: Trade, price: Decimal) -> bool:
     return price <= trade.price if trade.side == "BUY" else price >= trade.price
 
 
+@dataclass(frozen=True)
+class SyncRequests:
+    """An update's sync messages, and the live users' marks to store once they are sent."""
+
+    messages: list[tuple[OrderMessage, str]]
+    live: LiveSyncPlan
+
+
 def crossed_orders(
-    prices: dict[str, Decimal], now: datetime | None = None
-) -> list[tuple[OrderMessage, str]]:
-    """Sync messages: one per resting paper order the new prices reach, one per live user with
-    open orders (synced from open-orders listings). At most one sync is in flight per order:
-    orders whose sync was sent less than `sync_in_flight_s` ago are left to it, and those sent
-    for are marked (`sync_requested_at`) in this transaction."""
-    if not prices:
-        return []
+    prices: dict[str, Decimal], source: PriceSource, now: datetime | None = None
+) -> SyncRequests:
+    """Sync messages: one per resting paper order the new prices reach; one per live user one of
+    whose open orders the market reached since they were last checked (`source.ranges`), or who
+    is due a full sync (market/live_sync.py). At most one sync is in flight per order: orders
+    whose sync was sent less than `sync_in_flight_s` ago are left to it, and those sent for are
+    marked (`sync_requested_at`)."""
     moment = now or datetime.now(UTC)
+    if not prices:
+        return SyncRequests([], LiveSyncPlan([], {}))
     in_flight_since = moment - timedelta(seconds=get_settings().sync_in_flight_s)
     with unit_of_work() as session:
         resting = list(
@@ -175,13 +230,35 @@ def crossed_orders(
             and not _in_flight(t, in_flight_since)
             and _crossed(t, prices[t.symbol])
         ]
-        for trade in live + paper:
+        for trade in paper:
             trade.sync_requested_at = moment
         messages = [(OrderMessage(trade_id=t.id, action="sync"), t.user_id) for t in paper]
-        return messages + [
-            (OrderMessage(action="sync_user", user_id=u), u)
-            for u in sorted({t.user_id for t in live})
-        ]
+        live_orders = [(t.id, _resting(t)) for t in live]
+    # Read outside the transaction: the ranges may take an HTTP request per symbol.
+    plan = plan_live_syncs([o for _, o in live_orders], prices, moment.timestamp(), source.ranges)
+    if plan.users:
+        chosen = set(plan.users)
+        with unit_of_work() as session:
+            session.execute(
+                update(Trade)
+                .where(Trade.id.in_([i for i, o in live_orders if o.user_id in chosen]))
+                .values(sync_requested_at=moment)
+                .execution_options(synchronize_session=False)
+            )
+    messages += [(OrderMessage(action="sync_user", user_id=u), u) for u in plan.users]
+    return SyncRequests(messages, plan)
+
+
+def _resting(trade: Trade) -> RestingOrder:
+    return RestingOrder(
+        user_id=trade.user_id,
+        symbol=trade.symbol,
+        side=trade.side,
+        type=trade.type,
+        price=trade.price,
+        stop_price=trade.stop_price,
+        stop_triggered=trade.stop_triggered,
+    )
 
 
 def _in_flight(trade: Trade, since: datetime) -> bool:
@@ -242,10 +319,12 @@ def refresh_prices(source: PriceSource | None = None, now: float | None = None) 
     """One scheduled update; raises if prices could not be fetched or messages not sent."""
     moment = now if now is not None else time.time()
     symbols = sorted(all_filters())
-    prices = (source or default_source()).fetch(symbols)
+    market = source or default_source()
+    prices = market.fetch(symbols)
     write_prices(prices, at=moment)
     at = datetime.fromtimestamp(moment, UTC)
-    triggered = crossed_orders(prices, at)
+    requests = crossed_orders(prices, market, at)
+    triggered = requests.messages
     swept = stranded_orders(at)
     if triggered or swept:
         try:
@@ -253,6 +332,8 @@ def refresh_prices(source: PriceSource | None = None, now: float | None = None) 
         except ServiceUnavailable:
             forget_sync_requests(triggered)
             raise
+    # Only once sent: a user whose sync could not be sent keeps the check it had.
+    write_marks(requests.live.marks)
     report = UpdateReport(prices=len(prices), triggered=len(triggered), swept=len(swept))
     logger.info("prices refreshed", extra=vars(report))
     return report
