@@ -153,7 +153,8 @@ def test_the_fake_answers_429_past_the_limit_then_bans_a_caller_that_keeps_calli
 def test_used_weight_is_shared_between_two_exchanges_through_redis(
     fake: BinanceFake, clock: FakeTime
 ) -> None:
-    one, other = budget(clock), budget(clock)
+    # A limit of 50: 24 is past half its soft limit (20), where every figure is shared at once.
+    one, other = budget(clock, weight_limit=50), budget(clock, weight_limit=50)
     exchange = connect(fake, one, key=None)
     try:
         exchange.exchange_info_filters()
@@ -165,11 +166,27 @@ def test_used_weight_is_shared_between_two_exchanges_through_redis(
     assert other.used("used-weight", "1m") == 24
 
 
+def test_a_low_figure_is_shared_with_the_next_call_not_a_round_trip_of_its_own(
+    fake: BinanceFake, clock: FakeTime
+) -> None:
+    one, other = budget(clock), budget(clock)  # 6000: 20 is far below anything that matters
+    exchange = connect(fake, one, key=None)
+    try:
+        exchange.exchange_info_filters()
+        assert other.used("used-weight", "1m") is None  # kept in this process for now
+        assert one.used("used-weight", "1m") == 20  # its own view has it
+        exchange.ticker_prices(["BTCUSDT", "ETHUSDT"])  # written with this call's read
+    finally:
+        exchange.close()
+
+    assert other.used("used-weight", "1m") == 20  # the last answer (24) waits for the next call
+
+
 def test_a_function_slows_down_before_the_limit_another_function_used(
     fake: BinanceFake, clock: FakeTime
 ) -> None:
     fake.weight_limit = 100
-    busy = connect(fake, budget(clock), key=None)
+    busy = connect(fake, budget(clock, weight_limit=100), key=None)
     quiet = connect(fake, budget(clock, weight_limit=100, max_wait_s=45), key=None)
     try:
         for _ in range(4):
@@ -191,7 +208,7 @@ def test_a_wait_past_the_callers_max_is_refused_without_a_request(
     fake: BinanceFake, clock: FakeTime
 ) -> None:
     fake.weight_limit = 100
-    busy = connect(fake, budget(clock), key=None)
+    busy = connect(fake, budget(clock, weight_limit=100), key=None)
     hurried = connect(fake, budget(clock, weight_limit=100, max_wait_s=10))
     try:
         for _ in range(4):

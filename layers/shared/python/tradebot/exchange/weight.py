@@ -54,6 +54,10 @@ WINDOW_MARGIN_S: Final = 0.5
 # How long a window's figure is kept in Redis after the window ends.
 _KEEP_S: Final = 5
 _TOO_MANY_ORDERS: Final = -1015
+# Below this share of the soft limit a figure is written to Redis with this process's next
+# read (one round trip per call instead of two): nobody acts on it yet, and every process reads
+# the IP's figure off its own answers too. From there on it is written at once.
+SHARE_AT_ONCE_FROM: Final = 0.5
 # After a Redis failure, how long to go on with the per-process view before trying Redis again:
 # a hung Redis costs its timeout once in a while, not on every Binance call.
 REDIS_RETRY_S: Final = 5.0
@@ -133,6 +137,10 @@ class RequestBudget:
         self._lock = threading.Lock()
         self._redis_down = False
         self._redis_retry_at = 0.0  # time.monotonic(): Redis is skipped until then
+        # Figures not yet written to Redis (they go with the next read), and the keys whose
+        # expiry this process has set already (a window's key needs it once).
+        self._pending: list[tuple[str, float, float]] = []
+        self._expiring: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"RequestBudget(weight_limit={self.weight.limit}, soft_ratio={self.soft_ratio})"
@@ -199,6 +207,7 @@ class RequestBudget:
         """Keep the used weight and order counts an answer (success or error) reports."""
         now = self.clock()
         figures: list[tuple[str, float, float]] = []
+        urgent = False
         for name, value in headers.items():
             match = _HEADER.match(name)
             if match is None:
@@ -212,8 +221,17 @@ class RequestBudget:
                 continue
             ends = self._window_end(limit, now)
             figures.append((self._counter_key(limit, account, now), used, ends))
-        if figures:
+            urgent = (
+                urgent or used >= self._known_limit(limit) * self.soft_ratio * SHARE_AT_ONCE_FROM
+            )
+        if not figures:
+            return
+        if urgent:
             self._raise_to(figures, now)
+        else:
+            self._remember(figures, now)
+            with self._lock:
+                self._pending.extend(figures)
 
     def back_off(
         self, retry_after_s: float | None, *, banned: bool = False, account: str | None = None
@@ -267,30 +285,57 @@ class RequestBudget:
             return key("binance", limit.counter, account, limit.interval, window)
         return key("binance", limit.counter, limit.interval, window)
 
+    def _known_limit(self, limit: Limit) -> float:
+        """The configured limit of a counter a header reports (0: unknown, shared at once)."""
+        for known in (self.weight, *self.orders):
+            if (known.counter, known.interval) == (limit.counter, limit.interval):
+                return known.limit
+        return 0
+
     @staticmethod
     def _window_end(limit: Limit, now: float) -> float:
         return (now // limit.window_s + 1) * limit.window_s + WINDOW_MARGIN_S
 
     def _read(self, names: list[str]) -> list[float | None]:
+        with self._lock:
+            pending, self._pending = self._pending, []
         try:
             pipe = self._pipeline()
+            written = self._queue_writes(pipe, pending, self.clock())
             for name in names:
                 pipe.zscore(name, _MEMBER)
-            values = pipe.execute()
+            values = pipe.execute()[written:]
         except RedisError:
             self._redis_failed()
             return [self._local_figure(name) for name in names]
         self._redis_back()
         return [float(value) if value is not None else None for value in values]
 
+    def _queue_writes(
+        self, pipe: Pipeline, figures: list[tuple[str, float, float]], now: float
+    ) -> int:
+        """Queue "raise each counter to at least its figure" on `pipe`; how many commands."""
+        commands = 0
+        for name, value, ends in figures:
+            pipe.zadd(name, {_MEMBER: value}, gt=True)
+            commands += 1
+            if self._expiring.get(name, 0.0) < ends:
+                pipe.expire(name, math.ceil(ends - now) + _KEEP_S)
+                self._expiring[name] = ends
+                commands += 1
+        if len(self._expiring) > 64:
+            self._expiring = {k: e for k, e in self._expiring.items() if e > now}
+        return commands
+
     def _raise_to(self, figures: list[tuple[str, float, float]], now: float) -> None:
         """Raise each counter to at least its figure; forgotten after its window (+ a margin)."""
         self._remember(figures, now)
+        with self._lock:
+            figures = [*self._pending, *figures]
+            self._pending = []
         try:
             pipe = self._pipeline()
-            for name, value, ends in figures:
-                pipe.zadd(name, {_MEMBER: value}, gt=True)
-                pipe.expire(name, math.ceil(ends - now) + _KEEP_S)
+            self._queue_writes(pipe, figures, now)
             pipe.execute()
         except RedisError:
             self._redis_failed()
@@ -333,6 +378,7 @@ class RequestBudget:
 
     def _redis_failed(self) -> None:
         self._redis_retry_at = time.monotonic() + REDIS_RETRY_S
+        self._expiring = {}  # a write that failed set no expiry: set it again next time
         if not self._redis_down:
             self._redis_down = True
             logger.warning("Redis unavailable; Binance request budget is per process for now")
