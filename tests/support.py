@@ -171,3 +171,18 @@ def user_with_token(email: str = "trader@example.com") -> tuple[str, str]:
         session.flush()
         user_id = user.id
     return user_id, issue_access_token(user_id).access_token
+
+
+class FakeTime:
+    """A clock that only moves when slept on (a seam for budgets, windows and back-offs)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

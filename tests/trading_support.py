@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import PaperBalance, Position, Trade
-from tradebot.exchange.base import PriceRange
+from tradebot.exchange.base import Balance, Exchange, OrderRequest, OrderResult, PriceRange
 
 from devstack.aws import OrderQueue
 from devstack.functions import load_function
@@ -339,3 +339,38 @@ def memory_session() -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+class ExchangeWrapper:
+    """The real exchange behind a test's wrapper: every call goes through unless overridden."""
+
+    def __init__(self, real: Exchange) -> None:
+        self.real = real
+
+    def place_order(self, order: OrderRequest) -> OrderResult:
+        return self.real.place_order(order)
+
+    def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
+        return self.real.get_order(symbol, client_order_id)
+
+    def with_commission(self, result: OrderResult) -> OrderResult:
+        return self.real.with_commission(result)
+
+    def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult:
+        return self.real.cancel_order(symbol, client_order_id)
+
+    def balances(self) -> list[Balance]:
+        return self.real.balances()
+
+    def close(self) -> None:
+        close = getattr(self.real, "close", None)
+        if close is not None:
+            close()
+
+
+class DiesAfterPlacing(ExchangeWrapper):
+    """The real exchange, except that the process 'dies' right after the order is placed."""
+
+    def place_order(self, order: OrderRequest) -> OrderResult:
+        self.real.place_order(order)
+        raise RuntimeError("executor killed after placing, before recording")

@@ -23,27 +23,12 @@ from tradebot.exchange.weight import RequestBudget
 
 from tests.fakes.binance_limits import FIRST_BAN_S
 from tests.fakes.binance_server import BinanceFake
-from tests.support import configure
+from tests.support import FakeTime, configure
 
 KEY = "weightKey" + "0" * 55
 SECRET = "weightSecret" + "1" * 52
 MINUTE_START = 1_700_000_040.0  # a whole minute
 ORDER_PATH = "/api/v3/order"
-
-
-class FakeTime:
-    """One clock for the fake's windows and our budgets; it moves only when slept on."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

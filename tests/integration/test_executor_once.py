@@ -17,7 +17,7 @@ from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import get_engine
 from tradebot.db.models import utcnow
 from tradebot.errors import RetryableExchangeError
-from tradebot.exchange.base import Balance, Exchange, OrderRequest, OrderResult
+from tradebot.exchange.base import Exchange, OrderRequest, OrderResult
 from tradebot.exchange.factory import binance_exchange
 from tradebot.market.prices import write_prices
 from tradebot.market.updater import stranded_orders
@@ -34,6 +34,7 @@ from tests.trading_support import (
     ORDER_PATH,
     STARTING_USDT,
     D,
+    DiesAfterPlacing,
     OrderQueueHarness,
     balances,
     fee_down,
@@ -61,34 +62,6 @@ def live_trader(binance_fake: BinanceFake, trader: User) -> User:
     store_key(token)
     set_prices(BTCUSDT="95000.00")
     return trader
-
-
-class DiesAfterPlacing:
-    """The real exchange, except that the process 'dies' right after the order is placed."""
-
-    def __init__(self, real: Exchange) -> None:
-        self.real = real
-
-    def place_order(self, order: OrderRequest) -> OrderResult:
-        self.real.place_order(order)
-        raise RuntimeError("executor killed after placing, before recording")
-
-    def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
-        return self.real.get_order(symbol, client_order_id)
-
-    def with_commission(self, result: OrderResult) -> OrderResult:
-        return self.real.with_commission(result)
-
-    def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult:
-        return self.real.cancel_order(symbol, client_order_id)
-
-    def balances(self) -> list[Balance]:
-        return self.real.balances()
-
-    def close(self) -> None:
-        binance = getattr(self.real, "close", None)
-        if binance is not None:
-            binance()
 
 
 class PlacesWhenAllowed(DiesAfterPlacing):

@@ -19,7 +19,7 @@ import pytest
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Position, utcnow
-from tradebot.exchange.base import Balance, Exchange, OrderRequest, OrderResult
+from tradebot.exchange.base import Exchange, OrderRequest, OrderResult
 from tradebot.exchange.binance import BinanceExchange
 from tradebot.exchange.factory import binance_exchange
 from tradebot.orders.executor import Executor
@@ -35,6 +35,8 @@ from tests.trading_support import (
     API_KEY,
     ORDER_PATH,
     D,
+    DiesAfterPlacing,
+    ExchangeWrapper,
     get_trade,
     placed,
     remove_stored_key,
@@ -110,11 +112,11 @@ class ServerAhead:
         self.real.close()
 
 
-class RefusedFirst:
+class RefusedFirst(ExchangeWrapper):
     """The real exchange, except that the first placement meets a closed port (refused)."""
 
     def __init__(self, credentials: ExchangeCredentials) -> None:
-        self.real = binance_exchange(credentials)
+        super().__init__(binance_exchange(credentials))
         self.unreachable = BinanceExchange(
             credentials.api_key.get_secret_value(),
             credentials.api_secret,
@@ -129,47 +131,14 @@ class RefusedFirst:
             return self.unreachable.place_order(order)
         return self.real.place_order(order)
 
-    def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
-        return self.real.get_order(symbol, client_order_id)
-
-    def with_commission(self, result: OrderResult) -> OrderResult:
-        return self.real.with_commission(result)
-
-    def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult:
-        return self.real.cancel_order(symbol, client_order_id)
-
-    def balances(self) -> list[Balance]:
-        return self.real.balances()
-
     def close(self) -> None:
-        self.real.close()
+        super().close()
         self.unreachable.close()
 
 
-class DiesAfterPlacing:
-    """The real exchange, except that the executor 'dies' right after the order is placed."""
-
-    def __init__(self, credentials: ExchangeCredentials) -> None:
-        self.real = binance_exchange(credentials)
-
-    def place_order(self, order: OrderRequest) -> OrderResult:
-        self.real.place_order(order)
-        raise RuntimeError("executor killed after placing, before recording")
-
-    def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
-        return self.real.get_order(symbol, client_order_id)
-
-    def with_commission(self, result: OrderResult) -> OrderResult:
-        return self.real.with_commission(result)
-
-    def cancel_order(self, symbol: str, client_order_id: str) -> OrderResult:
-        return self.real.cancel_order(symbol, client_order_id)
-
-    def balances(self) -> list[Balance]:
-        return self.real.balances()
-
-    def close(self) -> None:
-        self.real.close()
+def dies_after_placing(credentials: ExchangeCredentials) -> Exchange:
+    """The real exchange with this key, except that the executor 'dies' right after placing."""
+    return DiesAfterPlacing(binance_exchange(credentials))
 
 
 def sent_for(fake: BinanceFake, trade: dict[str, Any]) -> int:
@@ -317,9 +286,9 @@ def test_a_key_removed_after_a_maybe_placed_attempt_reconciles_not_rejects(
     crashed_at = utcnow()
     lease = timedelta(seconds=get_settings().order_claim_lease_s)
     with pytest.raises(RuntimeError, match="killed"):
-        Executor(live_exchange=DiesAfterPlacing, clock=lambda: crashed_at, sleep=no_sleep).execute(
-            OrderMessage(trade_id=trade["id"], action="place")
-        )
+        Executor(
+            live_exchange=dies_after_placing, clock=lambda: crashed_at, sleep=no_sleep
+        ).execute(OrderMessage(trade_id=trade["id"], action="place"))
     # The API refuses to forget a key while its orders may be open; it goes behind its back.
     assert call("api_keys_delete", token=token).status == 409
     remove_stored_key(user_id)

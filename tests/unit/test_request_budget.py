@@ -9,23 +9,10 @@ import pytest
 from tradebot.errors import ExchangeRateLimited
 from tradebot.exchange.weight import MIN_BAN_S, RequestBudget, account_of, retry_after_of
 
+from tests.support import FakeTime
+
 MINUTE_START = 1_700_000_040.0  # a whole minute (divisible by 60)
 ACCOUNT = account_of("some-api-key")
-
-
-class FakeTime:
-    """A clock that only moves when slept on."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
