@@ -63,6 +63,7 @@ def route_calls(note_id: str | None = None, trade_id: str | None = None) -> list
         ),
         RouteCall("api_keys_get"),
         RouteCall("api_keys_delete"),
+        RouteCall("account_events", query={"limit": "10"}),
         RouteCall("notes_list", query={"limit": "10"}),
         RouteCall("notes_create", body={"title": "Outage", "content": "written during an outage"}),
         RouteCall("notes_get", path_params={"note_id": note}),

@@ -23,6 +23,7 @@ EXPECTED_STATUS = {
     "api_keys_put": 200,
     "api_keys_get": 404,  # nothing stored yet
     "api_keys_delete": 204,
+    "account_events": 200,
     "notes_list": 200,
     "notes_create": 201,
     "notes_get": 404,  # the sample's id does not exist

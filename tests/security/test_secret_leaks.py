@@ -5,7 +5,8 @@ The whole acceptance flow runs with every logger at DEBUG: registration, login (
 one), a stored Binance key, paper and live trades through the executor, notes, the dashboard,
 error answers, a Fernet key rotation and a key whose secret Binance refuses. Everything logged
 (the Powertools JSON lines, stdlib records with their tracebacks, whatever reached stdout or
-stderr) and everything answered is then searched for each secret, whole and in pieces.
+stderr), everything answered and the audit trail those actions recorded is then searched for
+each secret, whole and in pieces.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import String, select
 from tradebot.crypto.rotate import rotate_all
 from tradebot.crypto.vault import generate_key, get_vault
 from tradebot.db.engine import unit_of_work
-from tradebot.db.models import ApiCredential, Base
+from tradebot.db.models import ApiCredential, Base, SecurityEvent
 from tradebot.orders.executor import Executor
 from tradebot.orders.messages import OrderMessage
 
@@ -161,6 +162,10 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     flow.call("api_keys_delete", token=bob_token)
     assert fake.placed_orders, "the live orders reached the Binance fake"
 
+    # Their audit trails, which name the logins, the keys and the orders of all of the above
+    flow.call("account_events", token=alice_token)
+    flow.call("account_events", token=bob_token)
+
 
 def _pieces(secret: str) -> set[str]:
     if len(secret) <= WINDOW:
@@ -206,6 +211,15 @@ def test_no_secret_in_any_log_line_response_or_error(
         headers = "\n".join(f"{k}: {v}" for k, v in reply.headers.items())
         assert _leaks(reply.raw_body + headers, secrets) == [], (function, reply.status)
     assert len(flow.replies) >= 30
+    # The audit trail as stored (what the list shows, and the request ids it does not)
+    with unit_of_work() as session:
+        events = session.scalars(select(SecurityEvent)).all()
+        trail = "\n".join(
+            f"{e.type} {e.ip} {e.user_agent} {e.request_id} {e.detail}" for e in events
+        )
+        types = {e.type for e in events}
+    assert {"login", "login_failed", "key_stored", "key_deleted", "order_placed"} <= types
+    assert _leaks(trail, flow.secrets) == []
 
 
 def test_the_database_holds_api_secrets_only_as_fernet_tokens(

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic
+from tradebot.audit.events import record_event
 from tradebot.crypto.vault import ExchangeCredentials, get_vault
 from tradebot.db.models import ApiCredential, Trade, new_id, utcnow
 from tradebot.errors import LiveOrdersOpen, NotFound, OpenOrder
@@ -45,7 +46,14 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
     else:
         old_id, refused = credential.id, credential.invalidated_at is not None
         venue = "testnet" if body.testnet else "live"
-        refuse_while_live_orders_open(session, user_id, other_than=venue if refused else None)
+        try:
+            refuse_while_live_orders_open(session, user_id, other_than=venue if refused else None)
+        except LiveOrdersOpen:
+            # The refusal is what is recorded: committed (nothing else was written) before
+            # the 409 rolls the request back.
+            record_event(session, user_id, "key_refused", detail="live orders may be open")
+            session.commit()
+            raise
         # A new key is a new credential: orders accepted for the old one are never placed
         # with this one (the executor compares the trade's credential id).
         credential.id = new_id()
@@ -71,8 +79,14 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
     credential.testnet = body.testnet
     credential.invalidated_at = credential.invalid_reason = None
     credential.created_at = utcnow()
+    record_event(session, user_id, "key_stored", detail=_describe(credential))
     session.flush()
     return _public(credential)
+
+
+def _describe(credential: ApiCredential) -> str:
+    """A key as events name it: its venue and the masked hint the API shows anyway."""
+    return f"{'testnet' if credential.testnet else 'live'} key {credential.api_key_hint}"
 
 
 def get_api_key(session: Session, user_id: str) -> ApiKeyPublic:
@@ -86,9 +100,11 @@ def get_api_key(session: Session, user_id: str) -> ApiKeyPublic:
 def delete_api_key(session: Session, user_id: str) -> None:
     """Forget the key; the user is back to paper trading. Idempotent; 409 while live orders
     may be open."""
-    if _locked_credential(session, user_id) is None:
+    credential = _locked_credential(session, user_id)
+    if credential is None:
         return
     refuse_while_live_orders_open(session, user_id)
+    record_event(session, user_id, "key_deleted", detail=_describe(credential))
     session.execute(delete(ApiCredential).where(ApiCredential.user_id == user_id))
 
 

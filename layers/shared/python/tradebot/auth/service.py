@@ -6,6 +6,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tradebot.audit.events import record_event
 from tradebot.auth.passwords import (
     dummy_hash,
     hash_password,
@@ -45,6 +46,7 @@ def login(session: Session, credentials: Credentials) -> AccessToken:
     whether or not the email exists. Failures are counted per email, existing or not: past
     `login_max_failures` in the window, the account's logins are 429 from every address (the
     route's own limit slows each address), and a successful login starts the count again.
+    Both outcomes are security events of the user (an unknown email records none).
     """
     settings = get_settings()
     check_failures(LOGIN_FAILURES, credentials.email, settings.login_max_failures)
@@ -55,8 +57,14 @@ def login(session: Session, credentials: Credentials) -> AccessToken:
     valid = verify_password(stored_hash, credentials.password)
     if row is None or not valid:
         record_failure(LOGIN_FAILURES, credentials.email, settings.login_failure_window_s)
+        if row is not None:
+            # The failure is what is recorded: committed here, before the 401 rolls back.
+            # An unknown email records nothing (there is no user to show it to).
+            record_event(session, row.id, "login_failed")
+            session.commit()
         raise NotAuthenticated("Invalid email or password")
     clear_failures(LOGIN_FAILURES, credentials.email)
+    record_event(session, row.id, "login")
     token = issue_access_token(row.id)
     return AccessToken(access_token=token.access_token, expires_in=token.expires_in)
 

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models: users, API credentials, trades, paper balances, notes and their tags."""
+"""SQLAlchemy 2 models: users, API credentials, trades, paper balances, notes and their tags,
+security events."""
 
 from __future__ import annotations
 
@@ -220,10 +221,33 @@ class NoteTag(Base):
     note: Mapped[Note] = relationship(back_populates="tags")
 
 
+class SecurityEvent(Base):
+    """One entry of a user's audit trail: written with the action it records, never changed."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(200))
+
+
 # Newest-first listing of one user's trades is the hottest query: index it in that order.
 Index(
     "ix_trades_user_id_created_at",
     Trade.user_id,
     Trade.created_at.desc(),
     Trade.id.desc(),
+)
+
+# The same for one user's security events (GET /api/account/events).
+Index(
+    "ix_security_events_user_id_created_at",
+    SecurityEvent.user_id,
+    SecurityEvent.created_at.desc(),
+    SecurityEvent.id.desc(),
 )

@@ -12,6 +12,7 @@ from tradebot.auth.tokens import verify_access_token
 from tradebot.cache.ratelimit import check_rate
 from tradebot.errors import NotAuthenticated
 from tradebot.http.routes import Route
+from tradebot.observability import logger
 from tradebot.settings import get_settings
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
@@ -20,10 +21,13 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/
 def authenticated_user_id(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    """The user id from a valid bearer token; 401 otherwise."""
+    """The user id from a valid bearer token, added to the request's logs; 401 otherwise."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("A bearer access token is required")
-    return verify_access_token(credentials.credentials)
+    user_id = verify_access_token(credentials.credentials)
+    # Every later log line of this request names the user (RequestContext removes it after).
+    logger.append_keys(user_id=user_id)
+    return user_id
 
 
 UserId = Annotated[str, Depends(authenticated_user_id)]

@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tradebot.audit.context import RequestOrigin, serving
 from tradebot.http.problems import problem, unexpected_error
 from tradebot.observability import logger
 
@@ -117,7 +118,8 @@ class UnexpectedErrors:
 
 
 class RequestContext:
-    """Gives every request an id (API Gateway's, a sane client one, or a new one), logs it."""
+    """Gives every request an id (API Gateway's, a sane client one, or a new one), logs it, and
+    tells the services where the request comes from (`tradebot.audit.context`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -136,9 +138,23 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with serving(_origin(scope, request_id)):
+                await self.app(scope, receive, send_with_id)
         finally:
-            logger.remove_keys(["request_id", "path"])
+            # user_id: appended by the authentication dependency once the token is verified.
+            logger.remove_keys(["request_id", "path", "user_id"])
+
+
+def _origin(scope: Scope, request_id: str) -> RequestOrigin:
+    # The client address is API Gateway's sourceIp under Mangum, the peer's under uvicorn.
+    client = scope.get("client")
+    ip = str(client[0]) if client else None
+    user_agent = None
+    for name, value in scope.get("headers", []):
+        if name == b"user-agent":
+            user_agent = value.decode("latin-1")
+            break
+    return RequestOrigin(ip=ip, user_agent=user_agent, request_id=request_id)
 
 
 def _request_id(scope: Scope) -> str:

@@ -58,6 +58,7 @@ ROUTES: tuple[Route, ...] = (
           failures=(404,)),
     Route("api_keys_delete", "DELETE", "/api/account/api-keys", "Forget the key",
           throttle="write", status_code=204, failures=(409,)),
+    Route("account_events", "GET", "/api/account/events", "My security events, newest first"),
     Route("notes_list", "GET", "/api/notes", "My journal, pinned first then newest", tag="notes"),
     Route("notes_create", "POST", "/api/notes", "Write a note",
           throttle="write", status_code=201, tag="notes"),

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tradebot.audit.events import record_event
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, utcnow
 from tradebot.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
@@ -94,10 +95,18 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
             if existing is None:
                 raise
             return public(existing)
+        record_event(session, user_id, "order_placed", detail=_describe(trade))
         invalidate_dashboard(session, user_id)
         result = public(trade)
     _send([(OrderMessage(trade_id=result.id, action="place"), user_id)])
     return result
+
+
+def _describe(trade: Trade) -> str:
+    """A trade as security events name it, e.g. "BUY LIMIT BTCUSDT 0.01 @ 50000 (paper) <id>"."""
+    amount = f"{trade.quantity}" if trade.quantity is not None else f"{trade.quote_quantity} quote"
+    price = f" @ {trade.price}" if trade.price is not None else ""
+    return f"{trade.side} {trade.type} {trade.symbol} {amount}{price} ({trade.venue}) {trade.id}"
 
 
 def _venue(testnet: bool) -> str:
@@ -228,11 +237,12 @@ def cancel_trade(user_id: str, trade_id: str) -> TradePublic:
         if trade is None:
             raise NotFound("No such trade")
         step = _cancel_locked(session, trade, now)
+        if step == "not_open":
+            raise Conflict(f"A {trade.status} trade cannot be canceled")
+        record_event(session, user_id, "order_canceled", detail=_describe(trade))
         if step == "canceled":
             invalidate_dashboard(session, user_id)
             return public(trade)
-        if step == "not_open":
-            raise Conflict(f"A {trade.status} trade cannot be canceled")
         result = public(trade)
     _send([(OrderMessage(trade_id=trade_id, action="cancel"), user_id)])
     return result
@@ -268,6 +278,14 @@ def cancel_all_trades(user_id: str) -> CancelAllPublic:
             canceled += 1
         if canceled:
             invalidate_dashboard(session, user_id)
+        record_event(
+            session, user_id, "cancel_all", detail=_cancel_all_detail(canceled, reconciling)
+        )
     if messages:
         _send(messages)
     return CancelAllPublic(canceled=canceled, reconciling=reconciling)
+
+
+def _cancel_all_detail(canceled: int, reconciling: int) -> str:
+    detail = f"{canceled} order(s) canceled or being canceled"
+    return detail + (f", {reconciling} being reconciled" if reconciling else "")

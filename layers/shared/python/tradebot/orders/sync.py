@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tradebot.accounts.service import decrypt_credentials
+from tradebot.audit.events import record_event
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.models import ApiCredential, Trade, utcnow
 from tradebot.orders.recording import reject
@@ -126,12 +127,15 @@ def sync_done(session: Session, *, user_id: str, trade_id: str | None = None) ->
 def refuse_key(session: Session, user_id: str, detail: str, now: datetime | None = None) -> None:
     """Record that the exchange refused the user's stored key: it is not used to sync (or
     cancel) again until a key is stored anew, which replaces the credential."""
-    session.execute(
+    invalidated = session.execute(
         update(ApiCredential)
         .where(ApiCredential.user_id == user_id, ApiCredential.invalidated_at.is_(None))
         .values(invalidated_at=now or utcnow(), invalid_reason=detail[:500])
         .execution_options(synchronize_session=False)
     )
+    if invalidated.rowcount == 1:  # type: ignore[attr-defined]
+        # The exchange's reason (its error text) is what GET api-keys shows as invalid_reason.
+        record_event(session, user_id, "key_invalidated", detail=detail)
     sync_done(session, user_id=user_id)
 
 

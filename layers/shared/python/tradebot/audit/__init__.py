@@ -1,0 +1,1 @@
+"""The audit trail: each user's security events, written with the actions they record."""
