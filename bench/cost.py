@@ -23,6 +23,8 @@ FIXED_MONTHLY = {
     "NAT gateway, one AZ, + a few GB (approx.)": 34.0,
     "Secrets Manager, 3 secrets (approx.)": 1.2,
     "CloudWatch logs and alarms (approx.)": 5.0,
+    # Off by default; with wafRateLimit set: $5 web ACL + $1 rule + $0.60 per million requests.
+    "AWS WAF rate rule, off by default (on: ~$6 + $0.60/M requests)": 0.0,
 }
 
 # The workload assumed for one active user per day (a trader with the web app open ~2 hours):

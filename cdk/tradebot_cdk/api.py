@@ -1,9 +1,11 @@
 """The REST API: one resource and method per route of the table, each on its own function.
 
-Throttling happens twice: API Gateway's stage and per-method limits (cheap, before any Lambda
-runs) and the app's per-user/per-address limits in Redis (fair between users). Requests the
-gateway can reject on its own are rejected there, in the app's problem+json shape: a route that
-needs a token but got no Authorization header, and a body that is not a JSON object.
+Throttling happens in layers: optionally an AWS WAF rate-based rule per source address
+(`wafRateLimit`), API Gateway's stage and per-method limits (loose ceilings shared by everyone,
+before any Lambda runs) and the app's per-user/per-address limits in Redis (fair between
+users). Requests the gateway can reject on its own are rejected there, in the app's
+problem+json shape: a route that needs a token but got no Authorization header, and a body that
+is not a JSON object.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 from tradebot.http.middleware import SECURITY_HEADERS
 from tradebot.http.routes import ROUTES, Route
@@ -201,7 +204,9 @@ class Api(Construct):
             self.methods[route.function] = self._add_route(route, functions[route.function])
         self._gateway_responses(config)
         self._usage_plan(config)
-        self._acknowledge()
+        if config.waf_rate_limit is not None:
+            self._web_acl(config, config.waf_rate_limit)
+        self._acknowledge(waf=config.waf_rate_limit is not None)
 
     def _add_route(self, route: Route, function: lambda_.IFunction) -> apigw.Method:
         resource = self.rest_api.root.resource_for_path(route.path)
@@ -260,14 +265,65 @@ class Api(Construct):
             ],
         )
 
-    def _acknowledge(self) -> None:
-        acknowledge(
-            self.rest_api,
-            "AwsSolutions-APIG3",
-            "No WAF: stage and per-method throttles, the usage plan and the app's per-user "
-            "rate limits cover abuse at this size; a web ACL adds $5+/month and rules to tune. "
-            "Associate one with the stage if the API draws attack traffic.",
+    def _web_acl(self, config: DeployConfig, limit: int) -> None:
+        """A web ACL on the stage blocking (429) any address past `limit` requests per 5 min."""
+        name = f"tradebot-{config.environment}"
+
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+            )
+
+        too_many = "TooManyRequests"
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=name,
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility(name),
+            custom_response_bodies={
+                too_many: wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON",
+                    content=_problem(429, "Too many requests", "Slow down and try again shortly"),
+                )
+            },
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RatePerAddress",
+                    priority=0,
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=limit, aggregate_key_type="IP", evaluation_window_sec=300
+                        )
+                    ),
+                    action=wafv2.CfnWebACL.RuleActionProperty(
+                        block=wafv2.CfnWebACL.BlockActionProperty(
+                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                                response_code=429, custom_response_body_key=too_many
+                            )
+                        )
+                    ),
+                    visibility_config=visibility(f"{name}-rate-per-address"),
+                )
+            ],
         )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+
+    def _acknowledge(self, *, waf: bool) -> None:
+        if not waf:
+            acknowledge(
+                self.rest_api,
+                "AwsSolutions-APIG3",
+                "No WAF unless wafRateLimit is set: the stage and per-method throttles, the "
+                "usage plan and the app's per-user rate limits cover abuse at this size; a web "
+                "ACL costs $5/month + $1/rule + $0.60 per million requests.",
+            )
         acknowledge(
             self.rest_api,
             "AwsSolutions-APIG4",

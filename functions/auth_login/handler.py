@@ -3,15 +3,16 @@
 from tradebot.auth import service
 from tradebot.auth.schemas import AccessToken, Credentials
 from tradebot.db.engine import unit_of_work
+from tradebot.http.deps import SourceAddress
 from tradebot.http.function import RouteFunction
 
 route = RouteFunction("auth_login")
 
 
 @route
-def login(body: Credentials) -> AccessToken:
+def login(body: Credentials, address: SourceAddress) -> AccessToken:
     with unit_of_work() as session:
-        return service.login(session, body)
+        return service.login(session, body, address)
 
 
 handler = route.handler

@@ -29,6 +29,7 @@ def test_command_line_strings_become_typed_values() -> None:
                 "memoryMb": '{"dashboard": 1024}',
                 "natGateways": "2",
                 "alarmEmail": "",
+                "wafRateLimit": "1000",
             }
         )
     )
@@ -38,6 +39,7 @@ def test_command_line_strings_become_typed_values() -> None:
     assert config.memory_mb == {"dashboard": 1024}
     assert config.nat_gateways == 2
     assert config.alarm_email is None
+    assert config.waf_rate_limit == 1000
     assert config.stack_name == "Tradebot-staging"
     assert config.metrics_namespace == "Tradebot/staging"
 
@@ -47,6 +49,8 @@ def test_unset_keys_keep_safe_defaults() -> None:
     assert config.deletion_protection is True
     assert config.backup_retention_days >= 7
     assert config.deploy_id  # a fresh value per synth: migrations run every deploy
+    assert config.waf_rate_limit is None  # no web ACL unless asked for
+    assert DeployConfig.from_context(Context({"wafRateLimit": "null"})).waf_rate_limit is None
 
 
 @pytest.mark.parametrize(
@@ -57,7 +61,8 @@ def test_unset_keys_keep_safe_defaults() -> None:
         {"backupRetentionDays": "3"},
         {"logRetentionDays": "10"},  # not a period CloudWatch offers
         {"environment": "Prod_1"},
-        {"writeRateLimit": "500"},  # looser than the stage
+        {"writeRateLimit": "5000"},  # looser than the stage
+        {"wafRateLimit": "5"},  # below AWS WAF's minimum
         {"executorMaxConcurrency": "1"},  # SQS event sources need at least 2
     ],
 )

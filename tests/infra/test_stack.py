@@ -59,6 +59,65 @@ def test_stage_throttles_and_tighter_limits_for_login_and_placing_orders(synth: 
         assert (key in by_path) is (route.throttle in ("write", "auth")), route.path
 
 
+def test_gateway_throttles_are_loose_ceilings_above_1000_requests_a_second(synth: Synth) -> None:
+    # Shared by every caller: a tight one would let anybody make login 429 for everyone.
+    settings = only(synth.of_type("AWS::ApiGateway::Stage"))["MethodSettings"]
+    by_path = {(s["ResourcePath"], s["HttpMethod"]): s for s in settings}
+    assert by_path[("/*", "*")]["ThrottlingRateLimit"] > 1000
+    assert by_path[("/~1api~1auth~1login", "POST")]["ThrottlingRateLimit"] >= 100
+
+
+def test_no_web_acl_unless_switched_on(synth: Synth) -> None:
+    assert DEFAULTS.waf_rate_limit is None
+    assert not synth.of_type("AWS::WAFv2::WebACL")
+    assert not synth.of_type("AWS::WAFv2::WebACLAssociation")
+
+
+def test_switched_on_a_web_acl_with_a_rate_rule_per_address_guards_the_stage() -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_logs as logs
+    from tradebot_cdk.api import Api
+
+    stack = Stack(App(), "WafOn")
+    config = DeployConfig(deploy_id="test-deploy", waf_rate_limit=600)
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:"
+    functions = {
+        name: lambda_.Function.from_function_arn(stack, name, arn + name)
+        for name in {route.function for route in ROUTES}
+    }
+    Api(stack, "Api", config=config, functions=functions, log_retention=logs.RetentionDays.ONE_DAY)
+
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::WAFv2::WebACL", 1)
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Scope": "REGIONAL",
+            "DefaultAction": {"Allow": {}},
+            "Rules": [
+                Match.object_like(
+                    {
+                        "Statement": {
+                            "RateBasedStatement": Match.object_like(
+                                {"Limit": 600, "AggregateKeyType": "IP"}
+                            )
+                        },
+                        "Action": {
+                            "Block": Match.object_like(
+                                {"CustomResponse": Match.object_like({"ResponseCode": 429})}
+                            )
+                        },
+                    }
+                )
+            ],
+        },
+    )
+    (association,) = template.find_resources("AWS::WAFv2::WebACLAssociation").values()
+    (stage_id,) = template.find_resources("AWS::ApiGateway::Stage")
+    assert {"Ref": stage_id} in association["Properties"]["ResourceArn"]["Fn::Join"][1]
+
+
 def test_usage_plan_carries_the_stage_and_method_throttles(template: Template) -> None:
     template.has_resource_properties(
         "AWS::ApiGateway::UsagePlan",

@@ -151,10 +151,15 @@ class Settings(EnvSettings):
         "auth": 10,
     }
     rate_window_s: int = 60
-    # Failed logins per account (email), whatever the source address: past the limit, that
-    # account's logins are 429 until the window that began with the first failure ends.
-    login_max_failures: int = 5
-    login_failure_window_s: int = 900
+    # Failed logins (tradebot.cache.lockout): `login_max_failures` within the window from one
+    # address lock that (email, address) pair; `login_email_max_failures` from all addresses
+    # lock the email everywhere. Each lockout doubles the last one remembered, up to the cap.
+    login_max_failures: int = Field(default=5, gt=0)
+    login_email_max_failures: int = Field(default=50, gt=0)
+    login_failure_window_s: int = Field(default=900, gt=0)
+    login_lockout_s: int = Field(default=60, gt=0)
+    login_lockout_max_s: int = Field(default=3600, gt=0)
+    login_lockout_memory_s: int = Field(default=86400, gt=0)
 
     # Workers.
     order_queue_url: str = ""

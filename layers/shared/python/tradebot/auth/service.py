@@ -15,12 +15,15 @@ from tradebot.auth.passwords import (
 )
 from tradebot.auth.schemas import AccessToken, Credentials, UserCreated, UserPublic
 from tradebot.auth.tokens import issue_access_token
-from tradebot.cache.ratelimit import check_failures, clear_failures, record_failure
+from tradebot.cache.lockout import (
+    LockoutPolicy,
+    check_login,
+    clear_login_failures,
+    record_login_failure,
+)
 from tradebot.db.models import ApiCredential, User
 from tradebot.errors import Conflict, InvalidInput, NotAuthenticated
 from tradebot.settings import get_settings
-
-LOGIN_FAILURES = "login"
 
 
 def register(session: Session, credentials: Credentials) -> UserCreated:
@@ -39,31 +42,32 @@ def register(session: Session, credentials: Credentials) -> UserCreated:
     return UserCreated(id=user.id, email=user.email)
 
 
-def login(session: Session, credentials: Credentials) -> AccessToken:
+def login(session: Session, credentials: Credentials, address: str) -> AccessToken:
     """An access token for valid credentials; one generic 401 otherwise.
 
     A missing user is verified against a dummy hash, so the response takes the same time
-    whether or not the email exists. Failures are counted per email, existing or not: past
-    `login_max_failures` in the window, the account's logins are 429 from every address (the
-    route's own limit slows each address), and a successful login starts the count again.
-    Both outcomes are security events of the user (an unknown email records none).
+    whether or not the email exists. Failures are counted per (email, address) and per email,
+    existing or not: past their limits, that pair (or, past the per-email ceiling, the email
+    from every address) is 429 for a lockout that grows with each one (tradebot.cache.lockout);
+    a successful login starts the pair's count again. Both outcomes are security events of the
+    user (an unknown email records none).
     """
-    settings = get_settings()
-    check_failures(LOGIN_FAILURES, credentials.email, settings.login_max_failures)
+    check_login(credentials.email, address)
     row = session.execute(
         select(User.id, User.password_hash).where(User.email == credentials.email)
     ).first()
     stored_hash = row.password_hash if row else dummy_hash()
     valid = verify_password(stored_hash, credentials.password)
     if row is None or not valid:
-        record_failure(LOGIN_FAILURES, credentials.email, settings.login_failure_window_s)
+        policy = LockoutPolicy.from_settings(get_settings())
+        record_login_failure(credentials.email, address, policy)
         if row is not None:
             # The failure is what is recorded: committed here, before the 401 rolls back.
             # An unknown email records nothing (there is no user to show it to).
             record_event(session, row.id, "login_failed")
             session.commit()
         raise NotAuthenticated("Invalid email or password")
-    clear_failures(LOGIN_FAILURES, credentials.email)
+    clear_login_failures(credentials.email, address)
     record_event(session, row.id, "login")
     token = issue_access_token(row.id)
     return AccessToken(access_token=token.access_token, expires_in=token.expires_in)

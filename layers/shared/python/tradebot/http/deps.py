@@ -33,6 +33,14 @@ def authenticated_user_id(
 UserId = Annotated[str, Depends(authenticated_user_id)]
 
 
+def source_address(request: Request) -> str:
+    """The caller's address (API Gateway's sourceIp through Mangum)."""
+    return request.client.host if request.client else "unknown"
+
+
+SourceAddress = Annotated[str, Depends(source_address)]
+
+
 def rate_limiter(route: Route) -> Callable[..., None]:
     """A dependency that counts the caller against the route's throttle class ("exempt": none).
 
@@ -60,7 +68,7 @@ def rate_limiter(route: Route) -> Callable[..., None]:
 
         return per_user
 
-    def per_address(request: Request) -> None:
-        count(f"ip:{request.client.host if request.client else 'unknown'}")
+    def per_address(address: SourceAddress) -> None:
+        count(f"ip:{address}")
 
     return per_address
