@@ -156,6 +156,13 @@ class Settings(EnvSettings):
     login_max_failures: int = 5
     login_failure_window_s: int = 900
 
+    # Risk limits a user has until they set their own (PUT /api/account/limits); notionals are
+    # in the quote asset. A stored limit left unset (NULL) follows these.
+    default_max_open_orders: int = Field(default=20, ge=1)
+    default_max_orders_per_minute: int = Field(default=10, ge=1)
+    default_max_order_notional: Decimal = Field(default=Decimal("1000"), gt=0)
+    default_max_daily_notional: Decimal = Field(default=Decimal("5000"), gt=0)
+
     # Workers.
     order_queue_url: str = ""
     # Receives after which a failing order message is given up (the queue's maxReceiveCount):
