@@ -172,6 +172,26 @@ def new_trader(email: str) -> tuple[str, str]:
     return user_id, issue_access_token(user_id).access_token
 
 
+# Risk limits far out of the way of a test about something else (a big order, many orders).
+LIFTED_LIMITS: dict[str, Any] = {
+    "max_open_orders": 10_000,
+    "max_orders_per_minute": 10_000,
+    "max_order_notional": D("1e14"),
+    "max_daily_notional": D("1e14"),
+}
+
+
+def lift_limits(user_id: str, **limits: Any) -> None:
+    """Store the user's risk limits directly: LIFTED_LIMITS, with `limits` over them."""
+    from tradebot.db.models import RiskLimits
+
+    with unit_of_work() as session:
+        row = session.get(RiskLimits, user_id) or RiskLimits(user_id=user_id)
+        for name, value in {**LIFTED_LIMITS, **limits}.items():
+            setattr(row, name, value)
+        session.add(row)
+
+
 def place(token: str, body: dict[str, Any], idempotency_key: str | None = None) -> Reply:
     """POST /api/trading/trades."""
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None

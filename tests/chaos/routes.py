@@ -58,6 +58,8 @@ def route_calls(note_id: str | None = None, trade_id: str | None = None) -> list
         ),
         RouteCall("auth_login", body={"email": "trader@example.com", "password": PASSWORD}),
         RouteCall("auth_me"),
+        RouteCall("limits_get"),
+        RouteCall("limits_put", body={"max_open_orders": 5}),
         RouteCall(
             "api_keys_put", body={"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
         ),

@@ -23,6 +23,7 @@ from tests.trading_support import (
     cancel,
     fee_down,
     get_trade,
+    lift_limits,
     placed,
     set_prices,
     trade_row,
@@ -162,6 +163,7 @@ def test_a_market_order_the_balance_cannot_cover_at_execution_is_rejected(
     order_queue: OrderQueueHarness, trader: User
 ) -> None:
     user_id, token = trader
+    lift_limits(user_id)  # a 9500 USDT order, past the default max_order_notional
     set_prices(BTCUSDT="95000.00")
     trade = placed(token, market("BUY", quantity="0.1"))  # 9500 USDT: affordable now
     set_prices(BTCUSDT="120000.00")  # 12000 USDT by the time it executes
@@ -388,6 +390,7 @@ def test_balances_after_a_sequence_of_trades_are_the_start_minus_fills_and_fees(
     order_queue: OrderQueueHarness, trader: User
 ) -> None:
     user_id, token = trader
+    lift_limits(user_id)  # orders past the default max_order_notional
     set_prices(BTCUSDT="95000.00", ETHUSDT="3400.00")
 
     execute(token, order_queue, market("BUY", quantity="0.02"))

@@ -17,7 +17,15 @@ from tradebot.orders.schemas import TradeCreate
 from tradebot.orders.validation import check_against_market, open_order_counts
 
 from tests.support import assert_problem, error_fields
-from tests.trading_support import D, OrderQueueHarness, place, placed, set_prices, trade_rows
+from tests.trading_support import (
+    D,
+    OrderQueueHarness,
+    lift_limits,
+    place,
+    placed,
+    set_prices,
+    trade_rows,
+)
 
 User = tuple[str, str]
 MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
@@ -65,6 +73,7 @@ def test_a_limit_buy_at_ten_times_the_market_is_422_before_it_is_queued(
 def test_a_limit_buy_at_the_bid_multiplier_is_queued(
     order_queue: OrderQueueHarness, trader: User
 ) -> None:
+    lift_limits(trader[0])  # 4750 USDT, past the default max_order_notional
     trade = placed(trader[1], limit_buy("475000", quantity="0.01"))
 
     assert trade["price"] == "475000"
@@ -179,6 +188,7 @@ def test_a_sixth_open_stop_on_a_symbol_is_422_naming_type(trader: User) -> None:
 
 def test_an_order_past_max_num_orders_on_a_symbol_is_422_naming_symbol(trader: User) -> None:
     user_id, token = trader
+    lift_limits(user_id)  # the exchange's limit on open orders, far above ours
     _open_trades(user_id, "LIMIT", ["NEW"] * 150 + ["PARTIALLY_FILLED"] * 49)
     assert place(token, limit_buy("90000")).status == 202  # the 200th
 

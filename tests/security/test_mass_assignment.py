@@ -28,6 +28,7 @@ VALID: dict[str, dict[str, Any]] = {
     "auth_register": {"email": "newcomer@example.com", "password": PASSWORD},
     "auth_login": {"email": "alice@example.com", "password": PASSWORD},
     "api_keys_put": {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True},
+    "limits_put": {"max_open_orders": 5},
     "notes_create": {"title": "plan"},
     "notes_update": {"title": "new plan"},
     "trades_create": {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.0001"},

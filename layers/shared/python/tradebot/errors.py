@@ -86,6 +86,18 @@ class LiveOrdersOpen(Conflict):
         }
 
 
+class LimitExceeded(InvalidInput):
+    """The order would break one of the user's risk limits; the field is the limit's name."""
+
+    title = "Limit exceeded"
+
+
+class TradingPaused(Conflict):
+    """The user's kill switch is on: no new orders until they unpause (cancels still work)."""
+
+    title = "Trading paused"
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     title = "Payload too large"
@@ -100,6 +112,10 @@ class RateLimitedError(DomainError):
     def __init__(self, retry_after_s: int, detail: str = "Too many requests; retry later") -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class OrderRateExceeded(RateLimitedError):
+    """More orders in the last minute than the user's `max_orders_per_minute`."""
 
 
 class ServiceUnavailable(DomainError):

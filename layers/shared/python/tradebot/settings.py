@@ -161,6 +161,13 @@ class Settings(EnvSettings):
     login_lockout_max_s: int = Field(default=3600, gt=0)
     login_lockout_memory_s: int = Field(default=86400, gt=0)
 
+    # Risk limits a user has until they set their own (PUT /api/account/limits); notionals are
+    # in the quote asset. A stored limit left unset (NULL) follows these.
+    default_max_open_orders: int = Field(default=20, ge=1)
+    default_max_orders_per_minute: int = Field(default=10, ge=1)
+    default_max_order_notional: Decimal = Field(default=Decimal("1000"), gt=0)
+    default_max_daily_notional: Decimal = Field(default=Decimal("5000"), gt=0)
+
     # Workers.
     order_queue_url: str = ""
     # Receives after which a failing order message is given up (the queue's maxReceiveCount):

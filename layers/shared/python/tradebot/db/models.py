@@ -1,5 +1,5 @@
-"""SQLAlchemy 2 models: users, API credentials, trades, paper balances, notes and their tags,
-security events."""
+"""SQLAlchemy 2 models: users, API credentials, trades, risk limits, paper balances, notes and
+their tags, security events."""
 
 from __future__ import annotations
 
@@ -138,6 +138,9 @@ class Trade(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     stop_triggered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The order's value in the quote asset as checked against the risk limits when accepted
+    # (a MARKET order by quantity at the market price then); counted in the daily notional.
+    notional: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -165,6 +168,26 @@ class Position(Base):
     losses: Mapped[int] = mapped_column(Integer, default=0)
     # PnL realized so far by the round trip still open (a win or loss is counted when it closes).
     trip_pnl: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RiskLimits(Base):
+    """A user's own risk limits and kill switch; a missing row or a NULL limit is the default.
+
+    Also the row place_trade locks (FOR UPDATE) so the user's concurrent orders are checked
+    against the limits one after another.
+    """
+
+    __tablename__ = "risk_limits"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_open_orders: Mapped[int | None] = mapped_column(Integer)
+    max_orders_per_minute: Mapped[int | None] = mapped_column(Integer)
+    max_order_notional: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    max_daily_notional: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    trading_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -59,6 +59,12 @@ ROUTES: tuple[Route, ...] = (
     Route("api_keys_delete", "DELETE", "/api/account/api-keys", "Forget the key",
           throttle="write", status_code=204, failures=(409,)),
     Route("account_events", "GET", "/api/account/events", "My security events, newest first"),
+    Route("limits_get", "GET", "/api/account/limits", "My risk limits and kill switch"),
+    # "auth": a request flood on the write class must not lock the kill switch out, and the
+    # password that loosening a limit needs is guessed no faster than at login.
+    Route("limits_put", "PUT", "/api/account/limits",
+          "Change my risk limits or pause trading (loosening needs the password)",
+          throttle="auth", failures=(401,)),
     Route("notes_list", "GET", "/api/notes", "My journal, pinned first then newest", tag="notes"),
     Route("notes_create", "POST", "/api/notes", "Write a note",
           throttle="write", status_code=201, tag="notes"),

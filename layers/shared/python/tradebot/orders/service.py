@@ -16,6 +16,7 @@ from tradebot.audit.events import record_event
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, utcnow
 from tradebot.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from tradebot.limits.service import check_may_order, check_order_limits
 from tradebot.orders.messages import OrderMessage
 from tradebot.orders.queue import enqueue
 from tradebot.orders.schemas import CancelAllPublic, TradeCreate, TradePublic, TradeStatus
@@ -53,6 +54,7 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
     with the insert and survives a cache outage.
     """
     request_hash = _request_hash(body)
+    now = utcnow()
     with unit_of_work() as session:
         if idempotency_key:
             existing = _replay(session, user_id, idempotency_key, request_hash)
@@ -68,7 +70,11 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
             .with_for_update(read=True, key_share=True)
         ).one_or_none()
         live = credential is not None
-        check_affordable(session, user_id, body, live=live)
+        # Risk limits: the user's limits row is locked before anything is counted, so this
+        # user's concurrent orders are checked one after another and cannot overshoot together.
+        limits = check_may_order(session, user_id, now)
+        notional = check_affordable(session, user_id, body, live=live)
+        check_order_limits(session, user_id, limits, notional, now)
         trade = Trade(
             user_id=user_id,
             symbol=body.symbol,
@@ -85,6 +91,7 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
             credential_id=credential.id if credential is not None else None,
             idempotency_key=idempotency_key,
             request_hash=request_hash if idempotency_key else None,
+            notional=notional,
         )
         session.add(trade)
         try:

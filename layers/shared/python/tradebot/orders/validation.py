@@ -146,14 +146,25 @@ def required_funds(
     return filters.base_asset, body.quote_quantity / market
 
 
+def order_notional(body: TradeCreate, market: Decimal | None) -> Decimal:
+    """The order's value in the quote asset: quantity x its price (LIMIT, STOP_LOSS_LIMIT) or
+    x the market price (MARKET), or a MARKET order's quote_quantity."""
+    if body.quote_quantity is not None:
+        return body.quote_quantity
+    price = market if body.type == "MARKET" else body.price
+    assert body.quantity is not None and price is not None  # check_against_market made sure
+    return body.quantity * price
+
+
 def _live_balances(session: Session, user_id: str) -> list[Balance]:
     from tradebot.portfolio.live import live_balances
 
     return live_balances(session, user_id)
 
 
-def check_affordable(session: Session, user_id: str, body: TradeCreate, *, live: bool) -> None:
-    """422 naming the amount field when the free balance cannot cover the order."""
+def check_affordable(session: Session, user_id: str, body: TradeCreate, *, live: bool) -> Decimal:
+    """422 naming the amount field when the free balance cannot cover the order; else the
+    order's notional (`order_notional`)."""
     counts = open_order_counts(session, user_id, body.symbol)
     filters, market = check_against_market(body, counts)
     asset, needed = required_funds(body, filters, market)
@@ -165,3 +176,4 @@ def check_affordable(session: Session, user_id: str, body: TradeCreate, *, live:
             field,
             f"insufficient balance: needs {plain(needed)} {asset}, {plain(free)} free",
         )
+    return order_notional(body, market)

@@ -1,7 +1,7 @@
 """security events: each user's append-only audit trail
 
 Revision ID: 0006_security_events
-Revises: 0004
+Revises: 0005_risk_limits
 Create Date: 2026-11-27 12:40:00
 """
 
@@ -12,7 +12,7 @@ import tradebot.db.types
 from alembic import op
 
 revision: str = "0006_security_events"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005_risk_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,18 @@
+"""PUT /api/account/limits: lower limits or pause at once; raise or unpause with the password."""
+
+from tradebot.db.engine import unit_of_work
+from tradebot.http.deps import UserId
+from tradebot.http.function import RouteFunction
+from tradebot.limits import service
+from tradebot.limits.schemas import LimitsPublic, LimitsUpdate
+
+route = RouteFunction("limits_put")
+
+
+@route
+def update_limits(body: LimitsUpdate, user_id: UserId) -> LimitsPublic:
+    with unit_of_work() as session:
+        return service.update_limits(session, user_id, body)
+
+
+handler = route.handler
