@@ -362,3 +362,20 @@ def test_concurrent_orders_never_overshoot_max_open_orders(
         if reply.status == 422:
             refused_by(reply, "max_open_orders")
     assert len(trade_rows(user_id)) == admitted
+
+
+def test_changing_limits_and_pausing_are_security_events_refused_changes_are_not(
+    account: Account,
+) -> None:
+    _, token = account
+    assert put_limits(token, max_open_orders=5, trading_paused=True).status == 200
+    assert put_limits(token, max_open_orders=50).status == 401  # raising needs the password
+
+    reply = call("account_events", token=token)
+
+    assert reply.status == 200, reply.raw_body
+    kinds = {event["type"]: event["detail"] for event in reply.body["items"]}
+    assert kinds == {
+        "trading_paused": "paused",
+        "limits_changed": "max_open_orders 20 -> 5",
+    }

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tradebot.audit.events import record_event
 from tradebot.auth.passwords import verify_password
 from tradebot.db.models import RiskLimits, Trade, User, utcnow
 from tradebot.errors import LimitExceeded, NotAuthenticated, OrderRateExceeded, TradingPaused
@@ -108,7 +109,33 @@ def update_limits(session: Session, user_id: str, body: LimitsUpdate) -> LimitsP
         setattr(row, name, value)
     row.updated_at = utcnow()
     session.flush()
-    return effective_limits(row)
+    after = effective_limits(row)
+    _record_changes(session, user_id, current, after)
+    return after
+
+
+def _shown(value: Any) -> str:
+    return plain(value) if isinstance(value, Decimal) else str(value)
+
+
+def _record_changes(
+    session: Session, user_id: str, before: LimitsPublic, after: LimitsPublic
+) -> None:
+    """Security events for what changed, in the change's own transaction."""
+    if before.trading_paused != after.trading_paused:
+        record_event(
+            session,
+            user_id,
+            "trading_paused",
+            detail="paused" if after.trading_paused else "unpaused",
+        )
+    changed = [
+        f"{name} {_shown(getattr(before, name))} -> {_shown(getattr(after, name))}"
+        for name in type(after).model_fields
+        if name != "trading_paused" and getattr(before, name) != getattr(after, name)
+    ]
+    if changed:
+        record_event(session, user_id, "limits_changed", detail="; ".join(changed))
 
 
 def check_may_order(session: Session, user_id: str, now: datetime) -> LimitsPublic:
