@@ -95,6 +95,11 @@ class BenchEnv:
                 "JWT_SECRET": secrets.token_urlsafe(48),
                 "FERNET_KEYS": Fernet.generate_key().decode(),
                 "RATE_LIMITS": HIGH_LIMITS,
+                # A benchmark places far more orders than a trader's default risk limits allow.
+                "DEFAULT_MAX_OPEN_ORDERS": "100000000",
+                "DEFAULT_MAX_ORDERS_PER_MINUTE": "100000000",
+                "DEFAULT_MAX_ORDER_NOTIONAL": "1000000000000",
+                "DEFAULT_MAX_DAILY_NOTIONAL": "1000000000000",
                 "POWERTOOLS_SERVICE_NAME": "tradebot",
                 "POWERTOOLS_METRICS_NAMESPACE": "TradebotBench",
                 "POWERTOOLS_TRACE_DISABLED": "true",

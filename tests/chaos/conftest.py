@@ -134,6 +134,11 @@ def services(
         redis_url=redis_server.url,
         db_pool="single",
         redis_prefix="tbchaos:",
+        # The traffic stresses failures, not a trader's risk limits (tests/integration has those).
+        default_max_open_orders="100000",
+        default_max_orders_per_minute="100000",
+        default_max_order_notional="1000000000",
+        default_max_daily_notional="1000000000",
     )
     yield Services(postgres, redis_server)
     postgres.thaw()
