@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 
 from tradebot.cache.readthrough import cached_read, invalidate_on_commit
 from tradebot.db.models import ApiCredential, Position, Trade
-from tradebot.errors import NotFound
 from tradebot.exchange.base import Balance
 from tradebot.exchange.paper import paper_balances
-from tradebot.market.prices import read_price
+from tradebot.market.prices import read_prices_of
 from tradebot.orders.schemas import DecimalOut
 from tradebot.orders.state import OPEN
 
@@ -84,12 +83,13 @@ def _stored_part(session: Session, user_id: str) -> dict[str, object]:
     }
 
 
-def _last_price(symbol: str) -> Decimal | None:
+def _last_prices(symbols: list[str]) -> dict[str, Decimal]:
+    """The latest price of each held symbol, in one round trip. A symbol without one (or the
+    cache down) is left out: its position is shown without its unrealized PnL."""
     try:
-        return read_price(symbol).price
-    except (NotFound, RedisError):
-        # No price (or the cache is down): the position is shown without its unrealized PnL.
-        return None
+        return {symbol: cached.price for symbol, cached in read_prices_of(symbols).items()}
+    except RedisError:
+        return {}
 
 
 def build_dashboard(session: Session, user_id: str) -> Dashboard:
@@ -106,6 +106,8 @@ def build_dashboard(session: Session, user_id: str) -> Dashboard:
     realized = volume = ZERO
     fills = wins = losses = 0
     positions: list[PositionPublic] = []
+    held = [row[0] for row in stored["positions"] if Decimal(row[1]) != 0]
+    last_prices = _last_prices(held)
     for symbol, qty, avg, pnl, vol, n_fills, n_wins, n_losses in stored["positions"]:
         realized += Decimal(pnl)
         volume += Decimal(vol)
@@ -113,7 +115,7 @@ def build_dashboard(session: Session, user_id: str) -> Dashboard:
         quantity = Decimal(qty)
         if quantity == 0:
             continue
-        last = _last_price(symbol)
+        last = last_prices.get(symbol)
         entry = Decimal(avg)
         positions.append(
             PositionPublic(
