@@ -33,9 +33,11 @@ def moto_endpoint() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture
-def order_queue(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[OrderQueueHarness]:
-    """A fresh `tradebot-orders.fifo` (+ DLQ, maxReceiveCount 5) the application sends to."""
+def open_order_queue(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, visibility_timeout_s: int = 30
+) -> Iterator[OrderQueueHarness]:
+    """A fresh `tradebot-orders.fifo` (+ DLQ, maxReceiveCount 5) on moto, the application's
+    settings pointed at it (its visibility timeout included)."""
     from tradebot.orders.queue import reset_queue_client
 
     httpx.post(f"{moto_endpoint}/moto-api/reset", timeout=5)
@@ -46,7 +48,9 @@ def order_queue(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    queue = create_order_queue(sqs, visibility_timeout_s=30, max_receive_count=MAX_RECEIVES)
+    queue = create_order_queue(
+        sqs, visibility_timeout_s=visibility_timeout_s, max_receive_count=MAX_RECEIVES
+    )
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     configure(
         monkeypatch,
@@ -56,10 +60,17 @@ def order_queue(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
         aws_default_region="us-east-1",
         order_queue_url=queue.url,
         order_max_receives=str(MAX_RECEIVES),
+        order_visibility_timeout_s=str(visibility_timeout_s),
     )
     reset_queue_client()
     yield OrderQueueHarness(sqs, queue)
     reset_queue_client()
+
+
+@pytest.fixture
+def order_queue(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[OrderQueueHarness]:
+    """A fresh `tradebot-orders.fifo` (+ DLQ, maxReceiveCount 5) the application sends to."""
+    yield from open_order_queue(moto_endpoint, monkeypatch)
 
 
 @pytest.fixture

@@ -12,14 +12,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import httpx
 import pytest
 
-from devstack.aws import create_order_queue
 from tests.fakes.binance_server import BinanceFake
-from tests.integration.conftest import MAX_RECEIVES
-from tests.support import configure
+from tests.integration.conftest import MAX_RECEIVES, open_order_queue
 from tests.trading_support import (
     OrderQueueHarness,
     cancel,
@@ -36,33 +32,7 @@ VISIBILITY_S = 2
 @pytest.fixture
 def slow_queue(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[OrderQueueHarness]:
     """The order queue with a real (short) visibility timeout, and the settings that match it."""
-    from tradebot.orders.queue import reset_queue_client
-
-    httpx.post(f"{moto_endpoint}/moto-api/reset", timeout=5)
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    queue = create_order_queue(
-        sqs, visibility_timeout_s=VISIBILITY_S, max_receive_count=MAX_RECEIVES
-    )
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    configure(
-        monkeypatch,
-        aws_endpoint_url=moto_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        aws_default_region="us-east-1",
-        order_queue_url=queue.url,
-        order_max_receives=str(MAX_RECEIVES),
-        order_visibility_timeout_s=str(VISIBILITY_S),
-    )
-    reset_queue_client()
-    yield OrderQueueHarness(sqs, queue)
-    reset_queue_client()
+    yield from open_order_queue(moto_endpoint, monkeypatch, visibility_timeout_s=VISIBILITY_S)
 
 
 @pytest.fixture

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tradebot.audit.context import current_origin
 from tradebot.audit.schemas import EVENT_TYPES, EventType, SecurityEventPublic
 from tradebot.db.models import SecurityEvent
-from tradebot.errors import InvalidInput
-from tradebot.pagination import Page, decode_cursor, encode_cursor
+from tradebot.pagination import Page, newest_first_after, newest_first_page
 
 # Column sizes (models.SecurityEvent): longer values are cut, never refused.
 USER_AGENT_LENGTH = 256
@@ -44,15 +41,7 @@ def record_event(
 def _list_query(user_id: str, cursor: str | None) -> Select[SecurityEvent]:
     query = select(SecurityEvent).where(SecurityEvent.user_id == user_id)
     if cursor:
-        created_raw, last_id = decode_cursor(cursor, 2)
-        try:
-            created = datetime.fromisoformat(str(created_raw))
-        except ValueError as exc:
-            raise InvalidInput.on("cursor", "is not a valid cursor") from exc
-        if created.tzinfo is None:
-            raise InvalidInput.on("cursor", "is not a valid cursor")
-        position = tuple_(SecurityEvent.created_at, SecurityEvent.id)
-        query = query.where(position < tuple_(created, str(last_id)))
+        query = query.where(newest_first_after(cursor, SecurityEvent.created_at, SecurityEvent.id))
     # Served by ix_security_events_user_id_created_at (user_id, created_at DESC, id DESC).
     return query.order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
 
@@ -62,9 +51,6 @@ def list_events(
 ) -> Page[SecurityEventPublic]:
     """The user's security events, newest first, one page at a time."""
     rows = list(session.scalars(_list_query(user_id, cursor).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
+    rows, next_cursor = newest_first_page(rows, limit)
     items = [SecurityEventPublic.model_validate(row, from_attributes=True) for row in rows]
     return Page[SecurityEventPublic](items=items, next_cursor=next_cursor)

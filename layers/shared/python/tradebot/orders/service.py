@@ -8,21 +8,21 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Select, select, tuple_, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradebot.audit.events import record_event
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, utcnow
-from tradebot.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from tradebot.errors import Conflict, NotFound, ServiceUnavailable
 from tradebot.limits.service import check_may_order, check_order_limits
 from tradebot.orders.messages import OrderMessage
 from tradebot.orders.queue import enqueue
 from tradebot.orders.schemas import CancelAllPublic, TradeCreate, TradePublic, TradeStatus
 from tradebot.orders.state import MAY_BE_OPEN, OPEN
 from tradebot.orders.validation import check_affordable
-from tradebot.pagination import Page, decode_cursor, encode_cursor
+from tradebot.pagination import Page, newest_first_after, newest_first_page
 from tradebot.portfolio.dashboard import invalidate_dashboard
 
 logger = logging.getLogger(__name__)
@@ -159,17 +159,7 @@ def _list_query(
     if until:
         query = query.where(Trade.created_at < until)
     if cursor:
-        created_raw, last_id = decode_cursor(cursor, 2)
-        try:
-            created = datetime.fromisoformat(str(created_raw))
-        except ValueError as exc:
-            raise InvalidInput.on("cursor", "is not a valid cursor") from exc
-        # Our cursors hold an aware time; a naive one would fail deep in the query as a 500.
-        if created.tzinfo is None:
-            raise InvalidInput.on("cursor", "is not a valid cursor")
-        # A row-value comparison is an index condition; the equivalent OR is not (it scanned
-        # and threw away every newer row on deep pages).
-        query = query.where(tuple_(Trade.created_at, Trade.id) < tuple_(created, str(last_id)))
+        query = query.where(newest_first_after(cursor, Trade.created_at, Trade.id))
     # Served by ix_trades_user_id_created_at (user_id, created_at DESC, id DESC).
     return query.order_by(Trade.created_at.desc(), Trade.id.desc())
 
@@ -188,10 +178,7 @@ def list_trades(
     """The user's trades, newest first, one page at a time."""
     query = _list_query(user_id, symbol, status, since, until, cursor).limit(limit + 1)
     rows = list(session.scalars(query))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
+    rows, next_cursor = newest_first_page(rows, limit)
     return Page[TradePublic](items=[public(t) for t in rows], next_cursor=next_cursor)
 
 
