@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from tradebot.auth.failure_ledger import DatabaseLedger
 from tradebot.cache.lockout import (
-    FailureLedger,
     LockoutPolicy,
     check_login,
     clear_login_failures,
     record_login_failure,
 )
+from tradebot.db.engine import unit_of_work
 from tradebot.errors import RateLimitedError
 
 POLICY = LockoutPolicy(
@@ -32,7 +33,8 @@ def email() -> str:
 
 def locked_for(email: str, address: str) -> int | None:
     try:
-        check_login(email, address, ledger=FailureLedger())  # Redis alone
+        with unit_of_work() as session:
+            check_login(email, address, DatabaseLedger(session))
     except RateLimitedError as locked:
         return locked.retry_after_s
     return None
@@ -40,7 +42,8 @@ def locked_for(email: str, address: str) -> int | None:
 
 def fail(email: str, address: str, times: int) -> None:
     for _ in range(times):
-        record_login_failure(email, address, POLICY, ledger=FailureLedger())
+        with unit_of_work() as session:
+            record_login_failure(email, address, POLICY, DatabaseLedger(session))
 
 
 def test_a_pair_locks_at_its_limit_and_the_owner_address_stays_open(email: str) -> None:
@@ -70,7 +73,8 @@ def test_the_per_email_ceiling_locks_every_address(email: str) -> None:
 
 def test_success_clears_the_pair_but_not_the_email_count(email: str) -> None:
     fail(email, "owner", 1)
-    clear_login_failures(email, "owner", ledger=FailureLedger())
+    with unit_of_work() as session:
+        clear_login_failures(email, "owner", DatabaseLedger(session))
     fail(email, "owner", 1)
     assert locked_for(email, "owner") is None  # the pair's count started again
 

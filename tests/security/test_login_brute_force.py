@@ -148,7 +148,10 @@ def _closed_port() -> int:
 def test_with_redis_down_failures_are_still_bounded(
     victim: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given Redis unreachable (the rate limiter fails open, the lockout falls back in process)
+    # Given Redis unreachable (the rate limiter fails open, the lockout counts in the database)
+    from tradebot.settings import get_settings
+
+    redis_url = get_settings().redis_url
     configure(monkeypatch, redis_url=f"redis://127.0.0.1:{_closed_port()}/0")
 
     # When an attacker guesses from one address, then from many
@@ -163,6 +166,12 @@ def test_with_redis_down_failures_are_still_bounded(
     statuses = [r.status for r in many]
     assert statuses == [401] * (EMAIL_MAX_FAILURES - MAX_FAILURES) + [429] * MAX_FAILURES
     _assert_locked(_login(victim, PASSWORD, source_ip=OWNER))
+
+    # And once Redis is back, the locks taken during the outage still hold (every login
+    # environment reads the same database)
+    configure(monkeypatch, redis_url=redis_url)
+    _assert_locked(_login(victim, PASSWORD, source_ip=OWNER))
+    _assert_locked(_login(victim, WRONG, source_ip=ATTACKER))
 
 
 def test_one_address_is_slowed_across_accounts(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradebot.audit.events import record_event
+from tradebot.auth.failure_ledger import DatabaseLedger
 from tradebot.auth.passwords import (
     dummy_hash,
     hash_password,
@@ -47,12 +48,14 @@ def login(session: Session, credentials: Credentials, address: str) -> AccessTok
 
     A missing user is verified against a dummy hash, so the response takes the same time
     whether or not the email exists. Failures are counted per (email, address) and per email,
-    existing or not: past their limits, that pair (or, past the per-email ceiling, the email
-    from every address) is 429 for a lockout that grows with each one (tradebot.cache.lockout);
-    a successful login starts the pair's count again. Both outcomes are security events of the
-    user (an unknown email records none).
+    existing or not (in Redis; in the database while it is unavailable): past their limits,
+    that pair (or, past the per-email ceiling, the email from every address) is 429 for a
+    lockout that grows with each one (tradebot.cache.lockout); a successful login starts the
+    pair's count again. Both outcomes are security events of the user (an unknown email
+    records none).
     """
-    check_login(credentials.email, address)
+    ledger = DatabaseLedger(session)
+    check_login(credentials.email, address, ledger)
     row = session.execute(
         select(User.id, User.password_hash).where(User.email == credentials.email)
     ).first()
@@ -60,14 +63,15 @@ def login(session: Session, credentials: Credentials, address: str) -> AccessTok
     valid = verify_password(stored_hash, credentials.password)
     if row is None or not valid:
         policy = LockoutPolicy.from_settings(get_settings())
-        record_login_failure(credentials.email, address, policy)
+        record_login_failure(credentials.email, address, policy, ledger)
         if row is not None:
-            # The failure is what is recorded: committed here, before the 401 rolls back.
-            # An unknown email records nothing (there is no user to show it to).
+            # An unknown email records no event (there is no user to show it to).
             record_event(session, row.id, "login_failed")
-            session.commit()
+        # The failure is what is recorded (and, with Redis down, counted): committed here,
+        # before the 401 rolls the request back.
+        session.commit()
         raise NotAuthenticated("Invalid email or password")
-    clear_login_failures(credentials.email, address)
+    clear_login_failures(credentials.email, address, ledger)
     record_event(session, row.id, "login")
     token = issue_access_token(row.id)
     return AccessToken(access_token=token.access_token, expires_in=token.expires_in)

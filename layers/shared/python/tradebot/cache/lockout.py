@@ -7,9 +7,9 @@ reaching it locks the email everywhere. Each lockout of a subject lasts twice th
 (from `lockout_s`, at most `lockout_max_s`), for as long as the last one is remembered.
 
 Redis holds the counts. When it is down, failures are still bounded (fail closed for brute
-force): an in-process ledger with the same rules counts them, checked together with Redis. Its
-limitation: it is per execution environment, so N warm login environments let a guesser make
-up to N times the limits during an outage.
+force): a fallback ledger with the same rules counts them, in the database
+(tradebot.auth.failure_ledger), which every login environment shares; it is checked together
+with Redis, so a lock taken during an outage still holds after it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from redis.exceptions import RedisError
 
@@ -32,8 +29,6 @@ if TYPE_CHECKING:
     from tradebot.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-Clock = Callable[[], float]
 
 # Per subject three keys: its failure count, its lock, its lockouts so far ("strikes").
 # ARGV: window_s, lockout_s, lockout_max_s, memory_s, then each subject's limit.
@@ -94,7 +89,12 @@ def _keys(subject: str) -> list[str]:
 
 
 @dataclass
-class _Entry:
+class Failures:
+    """One subject's failed logins: its count in the current window, its lock and its strikes.
+
+    Times are seconds on the ledger's clock.
+    """
+
     count: int = 0
     window_ends: float = 0.0
     locked_until: float = 0.0
@@ -102,69 +102,40 @@ class _Entry:
     strikes_until: float = 0.0
 
 
-class FailureLedger:
-    """The same rules in process memory: the fallback while Redis is unavailable."""
+def count_failure(failures: Failures, limit: int, policy: LockoutPolicy, now: float) -> None:
+    """The Redis script's rule, for a ledger kept elsewhere: count one failure of a subject and
+    lock it when it reaches `limit`, for twice as long as its last lockout."""
+    if failures.window_ends <= now:
+        failures.count, failures.window_ends = 0, now + policy.window_s
+    if failures.strikes_until <= now:
+        failures.strikes = 0
+    failures.count += 1
+    if failures.count >= limit:
+        failures.strikes += 1
+        failures.strikes_until = now + policy.memory_s
+        failures.locked_until = now + policy.lockout_for(failures.strikes)
+        failures.count, failures.window_ends = 0, 0.0
 
-    def __init__(self, clock: Clock = time.monotonic, max_subjects: int = 10_000) -> None:
-        self._clock = clock
-        self._max_subjects = max_subjects
-        self._entries: dict[str, _Entry] = {}
-        self._lock = threading.Lock()
+
+class FailureLedger(Protocol):
+    """Where failures are counted while Redis is unavailable (tradebot.auth.failure_ledger keeps
+    them in the database), and checked together with Redis so they still hold after it is back."""
 
     def locked_for(self, subjects: tuple[str, ...]) -> float:
         """Seconds until none of `subjects` is locked (0: none is)."""
-        now = self._clock()
-        with self._lock:
-            entries = [self._entries.get(s) for s in subjects]
-        return max([e.locked_until - now for e in entries if e is not None] + [0.0])
 
     def record(self, limits: dict[str, int], policy: LockoutPolicy) -> None:
         """Count one failure of each subject; lock those that reach their limit."""
-        now = self._clock()
-        with self._lock:
-            if len(self._entries) >= self._max_subjects:
-                self._prune(now)
-            for subject, limit in limits.items():
-                entry = self._entries.setdefault(subject, _Entry())
-                if entry.window_ends <= now:
-                    entry.count, entry.window_ends = 0, now + policy.window_s
-                if entry.strikes_until <= now:
-                    entry.strikes = 0
-                entry.count += 1
-                if entry.count >= limit:
-                    entry.strikes += 1
-                    entry.strikes_until = now + policy.memory_s
-                    entry.locked_until = now + policy.lockout_for(entry.strikes)
-                    entry.count, entry.window_ends = 0, 0.0
 
     def clear(self, subject: str) -> None:
         """Forget `subject`'s failures and lockouts."""
-        with self._lock:
-            self._entries.pop(subject, None)
-
-    def forget_all(self) -> None:
-        """Forget every subject."""
-        with self._lock:
-            self._entries.clear()
-
-    def _prune(self, now: float) -> None:
-        live = {
-            s: e
-            for s, e in self._entries.items()
-            if max(e.window_ends, e.locked_until, e.strikes_until) > now
-        }
-        # Still full: the oldest go first (dicts keep insertion order).
-        self._entries = dict(list(live.items())[-(self._max_subjects // 2) :])
 
 
-_LEDGER = FailureLedger()
-
-
-def check_login(email: str, address: str, ledger: FailureLedger = _LEDGER) -> None:
+def check_login(email: str, address: str, ledger: FailureLedger) -> None:
     """Raise `RateLimitedError` while the (email, address) pair or the email is locked.
 
-    Checking does not count, so knocking during a lock never extends it. The in-process ledger
-    is checked as well, so failures counted there during a Redis outage still hold.
+    Checking does not count, so knocking during a lock never extends it. The fallback ledger is
+    checked as well, so failures counted there during a Redis outage still hold.
     """
     subjects = _subjects(email, address)
     remaining = ledger.locked_for(subjects)
@@ -174,13 +145,13 @@ def check_login(email: str, address: str, ledger: FailureLedger = _LEDGER) -> No
             pipe.pttl(_keys(subject)[1])
         remaining = max([remaining] + [ms / 1000 for ms in pipe.execute()])
     except RedisError:
-        logger.warning("login lockout store unavailable; checked in process only")
+        logger.warning("login lockout store unavailable; checked in the fallback ledger only")
     if remaining > 0:
         raise RateLimitedError(retry_after_s=max(1, math.ceil(remaining)))
 
 
 def record_login_failure(
-    email: str, address: str, policy: LockoutPolicy, ledger: FailureLedger = _LEDGER
+    email: str, address: str, policy: LockoutPolicy, ledger: FailureLedger
 ) -> None:
     """Count one failed login for the pair and for the email; lock those at their limit."""
     pair, whole = _subjects(email, address)
@@ -191,11 +162,11 @@ def record_login_failure(
             keys=_keys(pair) + _keys(whole), args=args + list(limits.values())
         )
     except RedisError:
-        logger.warning("login lockout store unavailable; failure counted in process")
+        logger.warning("login lockout store unavailable; failure counted in the fallback ledger")
         ledger.record(limits, policy)
 
 
-def clear_login_failures(email: str, address: str, ledger: FailureLedger = _LEDGER) -> None:
+def clear_login_failures(email: str, address: str, ledger: FailureLedger) -> None:
     """Forget the pair's failures and lockouts after a successful login.
 
     The per-email count is left to run out: a success from one address says nothing about the
@@ -207,8 +178,3 @@ def clear_login_failures(email: str, address: str, ledger: FailureLedger = _LEDG
         get_redis().delete(*_keys(pair))
     except RedisError:
         logger.warning("login lockout store unavailable; failures not cleared")
-
-
-def forget_local_failures() -> None:
-    """Empty the in-process ledger (tests)."""
-    _LEDGER.forget_all()

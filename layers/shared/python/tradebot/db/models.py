@@ -1,5 +1,5 @@
 """SQLAlchemy 2 models: users, API credentials, trades, risk limits, paper balances, notes and
-their tags, security events."""
+their tags, security events, failed logins counted while Redis is down."""
 
 from __future__ import annotations
 
@@ -257,6 +257,20 @@ class SecurityEvent(Base):
     user_agent: Mapped[str | None] = mapped_column(String(256))
     request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class LoginFailures(Base):
+    """Failed logins of one lockout subject (a hashed (email, address) pair, or a hashed email),
+    counted here while Redis is unavailable (tradebot.auth.failure_ledger)."""
+
+    __tablename__ = "login_failures"
+
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_ends: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    strikes: Mapped[int] = mapped_column(Integer, default=0)
+    strikes_until: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 # Newest-first listing of one user's trades is the hottest query: index it in that order.
