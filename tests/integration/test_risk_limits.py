@@ -162,6 +162,29 @@ def test_the_daily_notional_forgets_orders_older_than_a_day_and_never_placed_one
     placed(token, limit_buy("100000"))  # 1000: nothing else counts today
 
 
+def test_orders_accepted_before_notionals_were_recorded_count_their_price(
+    trader: Account,
+) -> None:
+    # Given a limit order of 900 and a market order that traded 50.5, both from before the
+    # notional column (NULL there)
+    user_id, token = trader
+    resting = placed(token, limit_buy("90000"))
+    market = placed(token, limit_buy("90000"))
+    with unit_of_work() as session:
+        session.execute(update(Trade).where(Trade.id == resting["id"]).values(notional=None))
+        session.execute(
+            update(Trade)
+            .where(Trade.id == market["id"])
+            .values(notional=None, type="MARKET", price=None, cumulative_quote_qty=D("50.5"))
+        )
+    lift_limits(user_id, max_daily_notional=D("1850.5"))
+
+    # Then they count 950.5: 900 more fits exactly, and nothing more does
+    placed(token, limit_buy("90000"))
+    message = refused_by(place(token, limit_buy("90000", quantity="0.001")), "max_daily_notional")
+    assert "1850.5 traded" in message
+
+
 def test_orders_up_to_max_open_orders_are_accepted_and_one_more_is_422(trader: Account) -> None:
     user_id, token = trader
     lift_limits(user_id, max_open_orders=3)

@@ -72,9 +72,9 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
         live = credential is not None
         # Risk limits: the user's limits row is locked before anything is counted, so this
         # user's concurrent orders are checked one after another and cannot overshoot together.
-        limits = check_may_order(session, user_id, now)
+        limits, usage = check_may_order(session, user_id, now)
         notional = check_affordable(session, user_id, body, live=live)
-        check_order_limits(session, user_id, limits, notional, now)
+        check_order_limits(limits, usage, notional)
         trade = Trade(
             user_id=user_id,
             symbol=body.symbol,
