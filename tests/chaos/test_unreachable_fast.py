@@ -4,14 +4,13 @@ port), every route called once. The slow tests in this folder stop real servers 
 from __future__ import annotations
 
 import json
-import socket
 import time
 from typing import Any
 
 import pytest
 
 from tests.chaos.routes import RouteCall, route_calls
-from tests.support import assert_problem, call, configure, register_and_login
+from tests.support import assert_problem, call, closed_port, configure, register_and_login
 from tests.trading_support import placed, set_prices
 
 User = tuple[str, str]
@@ -21,13 +20,6 @@ REFUSED_BOUND_S = 2.0
 NO_DATABASE = {"market_symbols", "market_prices", "market_price"}
 # Redis is the only source of prices.
 PRICES = {"market_prices", "market_price"}
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def filled_market_buy(token: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ The real python-binance client talks to the fake; the budgets share the test run
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -23,7 +22,7 @@ from tradebot.exchange.weight import RequestBudget
 
 from tests.fakes.binance_limits import FIRST_BAN_S
 from tests.fakes.binance_server import BinanceFake
-from tests.support import FakeTime, configure
+from tests.support import FakeTime, closed_port, configure
 
 KEY = "weightKey" + "0" * 55
 SECRET = "weightSecret" + "1" * 52
@@ -62,12 +61,6 @@ def connect(fake: BinanceFake, spend: RequestBudget, key: str | None = KEY) -> B
 
 def market_buy(client_order_id: str) -> OrderRequest:
     return OrderRequest("BTCUSDT", "BUY", "MARKET", client_order_id, quantity=Decimal("0.001"))
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- the fake counts weight as Binance does ------------------------------------------------

@@ -3,7 +3,6 @@ when the database is down."""
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -11,7 +10,7 @@ from tradebot.cache.client import get_redis, key
 from tradebot.exchange.weight import RequestBudget
 from tradebot.health.service import PRICES_UPDATED_AT, STALE_AFTER_S
 
-from tests.support import call, configure
+from tests.support import call, closed_port, configure
 
 
 def _prices_updated(seconds_ago: float) -> None:
@@ -78,17 +77,11 @@ def test_healthy_again_once_the_back_off_is_over() -> None:
     assert reply.body["exchange_backoff_s"] is None
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_503_with_database_down_quickly_when_the_database_is_unreachable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _prices_updated(seconds_ago=1)
-    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/tradebot"
+    url = f"postgresql://postgres@127.0.0.1:{closed_port()}/tradebot"
     configure(monkeypatch, database_url=url)
 
     started = time.monotonic()

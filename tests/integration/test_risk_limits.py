@@ -13,7 +13,7 @@ from tradebot.auth.passwords import hash_password
 from tradebot.db.engine import get_engine, unit_of_work
 from tradebot.db.models import Trade, User, utcnow
 
-from tests.support import Reply, assert_problem, call, configure, error_fields
+from tests.support import Reply, assert_problem, call, closed_port, configure, error_fields
 from tests.trading_support import (
     D,
     cancel,
@@ -219,6 +219,25 @@ def test_orders_up_to_max_orders_per_minute_are_accepted_and_one_more_is_429_wit
             .values(created_at=utcnow() - timedelta(seconds=61))
         )
     placed(token, limit_buy("90000", quantity="0.001"))
+
+
+def test_with_redis_down_the_database_still_bounds_orders_and_cancels_go_through(
+    trader: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the per-user request limiter's Redis unreachable (it fails open)
+    user_id, token = trader
+    lift_limits(user_id, max_orders_per_minute=2)
+    first = placed(token, limit_buy("90000", quantity="0.001"))
+    configure(monkeypatch, redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+
+    # When the trader keeps ordering
+    statuses = [place(token, limit_buy("90000", quantity="0.001")).status for _ in range(3)]
+
+    # Then the database limit still refuses past it, and cancels still go through
+    assert statuses == [202, 429, 429]
+    assert len(trade_rows(user_id)) == 2
+    assert cancel(token, first["id"]).status == 202
+    assert call("trades_cancel_all", token=token).status == 202
 
 
 # --- changing them --------------------------------------------------------------------------

@@ -5,14 +5,20 @@ answers never tell whether an email has an account.
 
 from __future__ import annotations
 
-import socket
 import statistics
 import time
 from collections.abc import Callable
 
 import pytest
 
-from tests.support import Reply, assert_problem, call, configure, register_and_login
+from tests.support import (
+    Reply,
+    assert_problem,
+    call,
+    closed_port,
+    configure,
+    register_and_login,
+)
 
 PASSWORD = "correct horse battery staple"
 WRONG = "wrong horse battery staple"
@@ -139,12 +145,6 @@ def test_each_lockout_of_an_address_is_longer_than_the_last(
     assert waits == [1, 2, 4]
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_with_redis_down_failures_are_still_bounded(
     victim: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,7 +152,7 @@ def test_with_redis_down_failures_are_still_bounded(
     from tradebot.settings import get_settings
 
     redis_url = get_settings().redis_url
-    configure(monkeypatch, redis_url=f"redis://127.0.0.1:{_closed_port()}/0")
+    configure(monkeypatch, redis_url=f"redis://127.0.0.1:{closed_port()}/0")
 
     # When an attacker guesses from one address, then from many
     one = _guess(victim, MAX_FAILURES + 1)
