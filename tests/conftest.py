@@ -51,12 +51,14 @@ def reset_caches() -> None:
     """Forget every per-environment singleton so the next use re-reads the environment."""
     from tradebot.cache.client import reset_redis
     from tradebot.cache.lockout import forget_local_failures
+    from tradebot.crypto.envelope import reset_envelope
     from tradebot.db.engine import reset_engine
     from tradebot.settings import get_settings
 
     reset_engine()
     reset_redis()
     forget_local_failures()
+    reset_envelope()
     get_settings.cache_clear()
 
 

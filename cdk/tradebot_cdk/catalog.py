@@ -78,6 +78,7 @@ def worker_spec(worker: Worker, config: DeployConfig) -> FunctionSpec:
         "sqs": executor_timeout(config),
         "schedule": Duration.seconds(50),
         "deploy": Duration.minutes(5),
+        "invoke": Duration.minutes(5),
     }
     reserved: int | None = None
     if worker.trigger == "schedule" and config.price_updater_reserved_concurrency:

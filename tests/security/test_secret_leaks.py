@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import String, select
+from tradebot.accounts.sealing import Purpose, open_value
 from tradebot.crypto.rotate import rotate_all
-from tradebot.crypto.vault import generate_key, get_vault
+from tradebot.crypto.vault import generate_key
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Base, SecurityEvent
 from tradebot.orders.executor import Executor
@@ -143,7 +144,7 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     new_key = generate_key()
     flow.secrets["new Fernet key"] = new_key
     configure(monkeypatch, fernet_keys=f"{new_key},{TEST_FERNET_KEY}")
-    assert rotate_all() == 1
+    assert rotate_all().rewritten == 1
     configure(monkeypatch, fernet_keys=new_key)
     flow.call("api_keys_get", token=bob_token)
     again = flow.call("trades_create", token=bob_token, body=market_buy)
@@ -222,7 +223,7 @@ def test_no_secret_in_any_log_line_response_or_error(
     assert _leaks(trail, flow.secrets) == []
 
 
-def test_the_database_holds_api_secrets_only_as_fernet_tokens(
+def test_the_database_holds_api_secrets_only_as_sealed_envelopes(
     binance_fake: BinanceFake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flow = Flow()
@@ -243,10 +244,12 @@ def test_the_database_holds_api_secrets_only_as_fernet_tokens(
             if isinstance(table.c[column].type, String) and value is not None
         ]
 
-    # Fernet tokens (version byte 0x80, base64url "gAAAAA"), which decrypt to the key and secret
-    assert all(t.startswith("gAAAAA") for t in tokens)
-    vault = get_vault()
-    assert [vault.decrypt(t).get_secret_value() for t in tokens] == [API_KEY, API_SECRET]
+    # v2 envelopes sealed to the owner, which open to the key and secret
+    assert all(t.startswith("v2.") for t in tokens)
+    owner = (credential.user_id, credential.id)
+    purposes: tuple[Purpose, Purpose] = ("api_key", "api_secret")
+    opened = [open_value(t, *owner, p).get_secret_value() for t, p in zip(tokens, purposes)]
+    assert opened == [API_KEY, API_SECRET]
     assert credential.api_key_hint == f"{API_KEY[:4]}…{API_KEY[-4:]}"
     # And no text column anywhere holds a plaintext secret, password or token
     secrets = {

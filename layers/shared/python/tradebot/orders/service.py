@@ -12,6 +12,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tradebot.accounts.sealing import keys_checked
 from tradebot.audit.events import record_event
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, utcnow
@@ -55,7 +56,9 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
     """
     request_hash = _request_hash(body)
     now = utcnow()
-    with unit_of_work() as session:
+    # A live order reads the balance with the stored key: one that is not this user's is
+    # refused (400) and marked invalid once this transaction has rolled back.
+    with keys_checked(), unit_of_work() as session:
         if idempotency_key:
             existing = _replay(session, user_id, idempotency_key, request_hash)
             if existing is not None:
