@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tradebot.accounts.service import NAMED_OPEN_ORDERS, delete_api_key
 from tradebot.accounts.sealing import open_value
+from tradebot.accounts.service import NAMED_OPEN_ORDERS, delete_api_key
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential
 from tradebot.errors import LiveOrdersOpen
@@ -134,7 +134,8 @@ def test_a_second_put_replaces_the_first_key() -> None:
     with unit_of_work() as session:
         rows = list(session.scalars(select(ApiCredential).where(ApiCredential.user_id == user_id)))
     assert len(rows) == 1
-    assert get_vault().decrypt(rows[0].api_key_encrypted).get_secret_value() == new_key
+    opened = open_value(rows[0].api_key_encrypted, user_id, rows[0].id, "api_key")
+    assert opened.get_secret_value() == new_key
 
 
 def test_delete_without_a_key_is_still_204() -> None:

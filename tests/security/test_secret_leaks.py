@@ -248,7 +248,9 @@ def test_the_database_holds_api_secrets_only_as_sealed_envelopes(
     assert all(t.startswith("v2.") for t in tokens)
     owner = (credential.user_id, credential.id)
     purposes: tuple[Purpose, Purpose] = ("api_key", "api_secret")
-    opened = [open_value(t, *owner, p).get_secret_value() for t, p in zip(tokens, purposes)]
+    opened = [
+        open_value(t, *owner, p).get_secret_value() for t, p in zip(tokens, purposes, strict=True)
+    ]
     assert opened == [API_KEY, API_SECRET]
     assert credential.api_key_hint == f"{API_KEY[:4]}…{API_KEY[-4:]}"
     # And no text column anywhere holds a plaintext secret, password or token
