@@ -8,7 +8,13 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic
-from tradebot.accounts.sealing import KeyNotBound, invalidate_unbound, open_value, seal_value
+from tradebot.accounts.sealing import (
+    NOT_BOUND,
+    KeyNotBound,
+    invalidate_unbound,
+    open_value,
+    seal_value,
+)
 from tradebot.audit.events import record_event
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.models import ApiCredential, Trade, new_id, utcnow
@@ -164,6 +170,8 @@ class StoredKey(Protocol):
     @property
     def api_key_hint(self) -> str | None: ...
     @property
+    def invalid_reason(self) -> str | None: ...
+    @property
     def api_key_encrypted(self) -> str | None: ...
     @property
     def api_secret_encrypted(self) -> str | None: ...
@@ -180,6 +188,8 @@ def decrypt_credentials(stored: StoredKey | None, credential_id: str) -> Exchang
     if stored is None or stored.api_key_encrypted is None or stored.api_secret_encrypted is None:
         return None
     owner, hint = stored.user_id, stored.api_key_hint
+    if stored.invalid_reason == NOT_BOUND:
+        raise KeyNotBound(owner, credential_id)  # found not bound before: never opened again
     return ExchangeCredentials(
         api_key=open_value(stored.api_key_encrypted, owner, credential_id, "api_key", hint),
         api_secret=open_value(stored.api_secret_encrypted, owner, credential_id, "api_secret"),

@@ -54,7 +54,13 @@ _ORDER = (
     _TRADES.c.stop_price,
     _TRADES.c.cancel_requested_at,
 )
-_KEY_COLUMNS = ("api_key_encrypted", "api_secret_encrypted", "api_key_hint", "testnet")
+_KEY_COLUMNS = (
+    "api_key_encrypted",
+    "api_secret_encrypted",
+    "api_key_hint",
+    "invalid_reason",
+    "testnet",
+)
 
 
 def _owners_key(column: str, label: str | None = None) -> Label[Any]:
