@@ -30,7 +30,7 @@ import struct
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
@@ -113,6 +113,8 @@ class LocalMasterKeys:
 
     def unwrap(self, key_id: str, wrapped: bytes, context: Context) -> bytes:
         """Unwrap with the master key named `key_id`."""
+        if len(wrapped) != NONCE_BYTES + DATA_KEY_BYTES + 16:
+            raise SealBroken("a wrapped data key has the wrong length")
         for key in self.keys:
             if self.key_id(key) == key_id:
                 try:
@@ -198,8 +200,10 @@ class DataKeyCache:
     trading does not pay a KMS call per order. Bounded (least recently used goes first) and
     keyed by the wrapped key *and* its context, so a cached key never opens a swapped token."""
 
-    def __init__(self, max_entries: int, ttl_s: float) -> None:
-        self.max_entries, self.ttl_s = max_entries, ttl_s
+    def __init__(
+        self, max_entries: int, ttl_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_entries, self.ttl_s, self.clock = max_entries, ttl_s, clock
         self._entries: OrderedDict[tuple[str, bytes, bytes], tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -212,7 +216,7 @@ class DataKeyCache:
             found = self._entries.get(entry)
             if found is None:
                 return None
-            if time.monotonic() - found[0] > self.ttl_s:
+            if self.clock() - found[0] > self.ttl_s:
                 del self._entries[entry]
                 return None
             self._entries.move_to_end(entry)
@@ -223,7 +227,7 @@ class DataKeyCache:
         if self.max_entries <= 0 or self.ttl_s <= 0:
             return
         with self._lock:
-            self._entries[entry] = (time.monotonic(), data_key)
+            self._entries[entry] = (self.clock(), data_key)
             self._entries.move_to_end(entry)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
