@@ -238,3 +238,33 @@ def test_a_legacy_fernet_row_still_trades_until_rotated_then_is_bound(
     assert parse(stored.api_key_encrypted).key_id == kms_key
     placed = call("trades_create", token=token, body=MARKET_BUY)
     assert _execute(placed.body["id"])["status"] == "FILLED"
+
+
+@pytest.mark.usefixtures("kms_key")
+def test_a_copied_key_never_cancels_or_syncs_an_open_order(accounts: BinanceFake) -> None:
+    # Given Bob's resting order, placed with his own key
+    alice, alice_token = new_trader("alice@example.com")
+    bob, bob_token = new_trader("bob@example.com")
+    store_key(alice_token)
+    store_key(bob_token, BOB_KEY, BOB_SECRET)
+    limit = {**MARKET_BUY, "type": "LIMIT", "quantity": "0.0015", "price": "90000.50"}
+    accepted = call("trades_create", token=bob_token, body=limit)
+    assert _execute(accepted.body["id"])["status"] == "NEW"
+    trade_id = accepted.body["id"]
+
+    # When Alice's ciphertexts replace Bob's, and Bob cancels, and his orders are synced
+    _copy_key(alice, bob)
+    assert call("trades_cancel", token=bob_token, path_params={"trade_id": trade_id}).status == 202
+    Executor().execute(OrderMessage(trade_id=trade_id, action="cancel"))
+    Executor().execute(OrderMessage(action="sync_user", user_id=bob))
+
+    # Then Binance never heard from Alice's key; the cancel says why it was not carried out
+    assert _with_key(accounts, API_KEY) == []
+    with unit_of_work() as session:
+        from tradebot.db.models import Trade
+
+        trade = session.get(Trade, trade_id)
+        assert trade is not None
+        assert trade.status == "NEW"
+        assert trade.reason == f"The cancel could not be carried out: {NOT_BOUND}"
+    assert _credential(bob).invalid_reason == NOT_BOUND
