@@ -9,6 +9,8 @@ old key be dropped afterwards. Reading accepts Fernet rows until they are rotate
 
 Procedure: put the new Fernet key first in FERNET_KEYS (or point KMS_KEY_ID at the new key),
 deploy, run this, then drop the old key. Each row is rewritten in its own short transaction.
+Moving to another KMS key (rather than KMS's own yearly rotation, which needs nothing from us):
+keep kms:Decrypt on the old key for the openers until this has run.
 A row that does not open for its owner (copied from another row) is not re-sealed: it is marked
 invalid, as reading it would.
 """
