@@ -268,3 +268,15 @@ def test_a_copied_key_never_cancels_or_syncs_an_open_order(accounts: BinanceFake
         assert trade.status == "NEW"
         assert trade.reason == f"The cancel could not be carried out: {NOT_BOUND}"
     assert _credential(bob).invalid_reason == NOT_BOUND
+
+
+def test_kms_itself_refuses_a_data_key_asked_for_under_another_context(kms_key: str) -> None:
+    # The binding does not rest on AES-GCM alone: KMS will not even unwrap the data key.
+    from tradebot.crypto.envelope import KmsKey, SealBroken
+
+    context = {"user_id": "alice", "credential_id": "cred-1", "purpose": "api_key"}
+    data_key, key_id, wrapped = KmsKey(kms_key).new_data_key(context)
+
+    assert KmsKey(key_id).unwrap(key_id, wrapped, context) == data_key
+    with pytest.raises(SealBroken):
+        KmsKey(key_id).unwrap(key_id, wrapped, {**context, "user_id": "bob"})
