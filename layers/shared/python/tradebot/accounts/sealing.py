@@ -69,11 +69,12 @@ def open_value(
             return unseal(token, credential_context(user_id, credential_id, purpose))
         except SealBroken:
             raise KeyNotBound(user_id, credential_id) from None
+    # Imported here: the service imports this module (it seals what it stores).
+    from tradebot.accounts.service import mask
+
     plaintext = get_vault().decrypt(token)
-    if hint is not None and purpose == "api_key":
-        value = plaintext.get_secret_value()
-        if f"{value[:4]}…{value[-4:]}" != hint:
-            raise KeyNotBound(user_id, credential_id)
+    if hint is not None and purpose == "api_key" and mask(plaintext.get_secret_value()) != hint:
+        raise KeyNotBound(user_id, credential_id)
     return plaintext
 
 
