@@ -50,11 +50,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def reset_caches() -> None:
     """Forget every per-environment singleton so the next use re-reads the environment."""
     from tradebot.cache.client import reset_redis
+    from tradebot.crypto.envelope import reset_envelope
     from tradebot.db.engine import reset_engine
     from tradebot.settings import get_settings
 
     reset_engine()
     reset_redis()
+    reset_envelope()
     get_settings.cache_clear()
 
 

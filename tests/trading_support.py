@@ -244,18 +244,18 @@ def replace_stored_key(user_id: str, api_key: str = API_KEY, api_secret: str = A
     """Change the stored key behind the API's back, as a new credential (as storing one is):
     the API refuses a key change while live orders may be open, but the executor must still
     cope with one."""
-    from tradebot.crypto.vault import get_vault
+    from tradebot.accounts.sealing import seal_value
     from tradebot.db.models import ApiCredential, new_id
 
-    vault = get_vault()
+    credential_id = new_id()
     with unit_of_work() as session:
         session.execute(
             update(ApiCredential)
             .where(ApiCredential.user_id == user_id)
             .values(
-                id=new_id(),
-                api_key_encrypted=vault.encrypt(api_key),
-                api_secret_encrypted=vault.encrypt(api_secret),
+                id=credential_id,
+                api_key_encrypted=seal_value(user_id, credential_id, "api_key", api_key),
+                api_secret_encrypted=seal_value(user_id, credential_id, "api_secret", api_secret),
             )
         )
 

@@ -37,8 +37,19 @@ EXCHANGE_ROUTE_TIMEOUT_S = 20
 # listed here (and checked against the table by tests/infra).
 EXCHANGE_ROUTES = frozenset({"dashboard", "trades_create"})
 QUEUE_SENDERS = frozenset({"trades_create", "trades_cancel", "trades_cancel_all", "price_updater"})
-# Both decrypt users' exchange keys (Fernet) to call Binance with them.
-WORKERS_READING_APP_SECRETS = frozenset({"order_executor", "reconciler"})
+# They open users' exchange keys, whose legacy Fernet rows need the app secret's Fernet keys
+# (and locally the master key derived from them).
+WORKERS_READING_APP_SECRETS = frozenset({"order_executor", "reconciler", "rotate_keys"})
+# Who opens stored exchange keys (kms:Decrypt), every caller of tradebot.accounts.service's
+# decrypt/load/usable_credentials: the executor (places, cancels, syncs), the reconciler (looks
+# up lost orders, reads fees), trades_create (the live balance check) and dashboard (live
+# balances), and the rotation. Not trades_cancel(_all): they only queue a message; not the
+# price updater: it reads whether a key was refused, never the key.
+KEY_OPENERS = frozenset(
+    {"order_executor", "reconciler", "trades_create", "dashboard", "rotate_keys"}
+)
+# Who seals them (kms:GenerateDataKey): storing a key, and the rotation.
+KEY_SEALERS = frozenset({"api_keys_put", "rotate_keys"})
 
 
 def all_function_names() -> list[str]:
@@ -78,6 +89,7 @@ def worker_spec(worker: Worker, config: DeployConfig) -> FunctionSpec:
         "sqs": executor_timeout(config),
         "schedule": Duration.seconds(50),
         "deploy": Duration.minutes(5),
+        "invoke": Duration.minutes(5),
     }
     reserved: int | None = None
     if worker.trigger == "schedule" and config.price_updater_reserved_concurrency:
@@ -103,6 +115,8 @@ def check_catalog(config: DeployConfig) -> None:
         ("EXCHANGE_ROUTES", set(EXCHANGE_ROUTES)),
         ("QUEUE_SENDERS", set(QUEUE_SENDERS)),
         ("WORKERS_READING_APP_SECRETS", set(WORKERS_READING_APP_SECRETS)),
+        ("KEY_OPENERS", set(KEY_OPENERS)),
+        ("KEY_SEALERS", set(KEY_SEALERS)),
     ):
         unknown = unknown_names(names)
         if unknown:

@@ -10,6 +10,8 @@ from tradebot.http.routes import ROUTES, WORKERS
 
 from tradebot_cdk.api import Api
 from tradebot_cdk.catalog import (
+    KEY_OPENERS,
+    KEY_SEALERS,
     MAX_RECEIVES,
     QUEUE_SENDERS,
     check_catalog,
@@ -27,6 +29,7 @@ from tradebot_cdk.functions import (
     pascal,
     vpc_access_policy,
 )
+from tradebot_cdk.keys import ExchangeKeyVault
 from tradebot_cdk.layer import SharedLayer, lambda_architecture
 from tradebot_cdk.monitoring import SERVICE_NAME, Monitoring, Watched
 from tradebot_cdk.network import Network
@@ -71,6 +74,7 @@ class TradebotStack(Stack):
         self.app_secrets = AppSecrets(
             self, "AppSecrets", retention=log_retention, retain=config.deletion_protection
         )
+        self.exchange_keys = ExchangeKeyVault(self, "ExchangeKeys", environment=config.environment)
         self.orders = OrderQueue(self, "Orders", executor_timeout=executor_timeout(config))
         self.layer = SharedLayer(self, "SharedLayer", architecture=config.architecture)
 
@@ -156,6 +160,8 @@ class TradebotStack(Stack):
             extra["ORDER_QUEUE_URL"] = self.orders.queue.queue_url
         if spec.name == "migrate":
             extra["DB_POOL"] = "null"  # one-shot: no connection worth keeping
+        if spec.name in KEY_OPENERS | KEY_SEALERS:
+            extra["KMS_KEY_ID"] = self.exchange_keys.key_arn
         if spec.name == "order_executor":
             # The executor runs a batch's message groups (users) concurrently.
             extra["DB_POOL_SIZE"] = str(self.config.executor_batch_size)
@@ -167,6 +173,10 @@ class TradebotStack(Stack):
             self.orders.queue.grant_send_messages(function.role)
         if reads_app_secrets(spec.name):
             self.app_secrets.grant_read(function.role)
+        if spec.name in KEY_OPENERS:
+            self.exchange_keys.grant_open(function.role)
+        if spec.name in KEY_SEALERS:
+            self.exchange_keys.grant_seal(function.role)
         self.functions[spec.name] = function
 
     def _outputs(self, schema_revision: str) -> None:

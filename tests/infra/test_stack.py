@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from aws_cdk.assertions import Match, Template
-from tradebot.http.routes import ROUTES
+from tradebot.http.routes import ROUTES, WORKERS
 from tradebot_cdk.catalog import MAX_RECEIVES, QUEUE_SENDERS, reads_app_secrets
 from tradebot_cdk.config import DeployConfig
 
@@ -243,7 +243,7 @@ def test_functions_reach_redis_over_tls_and_the_proxy_without_a_password(synth: 
 
 def test_roles_grant_the_queue_and_the_keys_only_where_used(synth: Synth) -> None:
     names = [route.function for route in ROUTES]
-    names += ["order_executor", "price_updater", "reconciler", "migrate"]
+    names += ["order_executor", "price_updater", "reconciler", "migrate", "rotate_keys"]
     for name in names:
         function_id = "Fn" + "".join(part.capitalize() for part in name.split("_"))
         granted = actions(policy_statements(synth, role_of(synth, function_id)))
@@ -311,3 +311,75 @@ def test_sqs_and_secrets_manager_are_reached_through_vpc_endpoints(synth: Synth)
     )
     assert ".sqs" in services
     assert ".secretsmanager" in services
+
+
+def _kms_key_id(synth: Synth) -> str:
+    (key_id,) = [
+        k
+        for k, v in synth.of_type("AWS::KMS::Key").items()
+        if "exchange keys" in v["Properties"]["Description"]
+    ]
+    return key_id
+
+
+def test_stored_exchange_keys_have_their_own_rotating_kept_kms_key(synth: Synth) -> None:
+    key_id = _kms_key_id(synth)
+    key = synth.resources[key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    assert key["UpdateReplacePolicy"] == "Retain"
+    aliases = [a["Properties"] for a in synth.of_type("AWS::KMS::Alias").values()]
+    assert {"AliasName": "alias/tradebot-prod-exchange-keys",
+            "TargetKeyId": {"Fn::GetAtt": [key_id, "Arn"]}} in aliases  # fmt: skip
+
+
+def test_only_the_functions_that_open_or_seal_exchange_keys_may_use_the_kms_key(
+    synth: Synth,
+) -> None:
+    key_arn = {"Fn::GetAtt": [_kms_key_id(synth), "Arn"]}
+    expected = {
+        "order_executor": {"kms:Decrypt"},
+        "reconciler": {"kms:Decrypt"},
+        "trades_create": {"kms:Decrypt"},
+        "dashboard": {"kms:Decrypt"},
+        "api_keys_put": {"kms:GenerateDataKey"},
+        "rotate_keys": {"kms:Decrypt", "kms:GenerateDataKey"},
+    }
+    names = [route.function for route in ROUTES] + [worker.function for worker in WORKERS]
+    for name in names:
+        function_id = "Fn" + "".join(part.capitalize() for part in name.split("_"))
+        statements = policy_statements(synth, role_of(synth, function_id))
+        kms = [s for s in statements if any(a.startswith("kms:") for a in _listed(s["Action"]))]
+        assert {a for s in kms for a in _listed(s["Action"])} == expected.get(name, set()), name
+        for statement in kms:
+            # On this key alone, and only with the context every seal carries
+            assert statement["Resource"] == key_arn, name
+            conditions = statement["Condition"]
+            assert conditions["ForAllValues:StringEquals"] == {
+                "kms:EncryptionContextKeys": ["credential_id", "purpose", "user_id"]
+            }
+            assert conditions["Null"] == {"kms:EncryptionContextKeys": "false"}
+            assert conditions["StringEquals"] == {
+                "kms:EncryptionContext:purpose": ["api_key", "api_secret"]
+            }
+        variables = synth.resources[function_id]["Properties"]["Environment"]["Variables"]
+        assert ("KMS_KEY_ID" in variables) is (name in expected), name
+        if name in expected:
+            assert variables["KMS_KEY_ID"] == key_arn
+
+
+def test_the_key_rotation_function_runs_in_the_vpc_when_invoked(synth: Synth) -> None:
+    rotate = synth.resources["FnRotateKeys"]["Properties"]
+    assert rotate["VpcConfig"]["SubnetIds"]
+    assert rotate["Timeout"] == 300
+    targets = json.dumps(
+        [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()]
+        + [m["Properties"] for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()]
+    )
+    assert "FnRotateKeys" not in targets  # never scheduled: an operator invokes it
+    granted = actions(policy_statements(synth, role_of(synth, "FnRotateKeys")))
+    assert {"secretsmanager:GetSecretValue", "rds-db:connect"} <= granted
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value

@@ -1,4 +1,5 @@
-"""Exchange keys: stored only as Fernet tokens, shown masked, switching paper and live."""
+"""Exchange keys: stored only as v2 envelopes sealed to their owner, shown masked, switching
+paper and live."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tradebot.accounts.sealing import open_value
 from tradebot.accounts.service import NAMED_OPEN_ORDERS, delete_api_key
-from tradebot.crypto.vault import get_vault
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential
 from tradebot.errors import LiveOrdersOpen
@@ -75,7 +76,7 @@ def test_the_key_and_secret_never_appear_in_any_response() -> None:
         assert API_SECRET[:8] not in reply.raw_body
 
 
-def test_the_database_holds_only_fernet_tokens_that_decrypt_to_the_key() -> None:
+def test_the_database_holds_only_envelopes_that_open_for_their_owner_to_the_key() -> None:
     user_id, token = user_with_token()
     call("api_keys_put", token=token, body=BODY)
 
@@ -83,10 +84,12 @@ def test_the_database_holds_only_fernet_tokens_that_decrypt_to_the_key() -> None
     columns = [str(getattr(credential, c.key)) for c in ApiCredential.__table__.columns]
 
     assert not any(API_KEY in value or API_SECRET in value for value in columns)
-    assert credential.api_key_encrypted.startswith("gAAAAA")  # Fernet version byte
-    vault = get_vault()
-    assert vault.decrypt(credential.api_key_encrypted).get_secret_value() == API_KEY
-    assert vault.decrypt(credential.api_secret_encrypted).get_secret_value() == API_SECRET
+    assert credential.api_key_encrypted.startswith("v2.")  # an envelope, not Fernet
+    owner = (user_id, credential.id)
+    opened_key = open_value(credential.api_key_encrypted, *owner, "api_key")
+    opened_secret = open_value(credential.api_secret_encrypted, *owner, "api_secret")
+    assert opened_key.get_secret_value() == API_KEY
+    assert opened_secret.get_secret_value() == API_SECRET
 
 
 def test_get_shows_the_stored_key_masked() -> None:
@@ -131,7 +134,8 @@ def test_a_second_put_replaces_the_first_key() -> None:
     with unit_of_work() as session:
         rows = list(session.scalars(select(ApiCredential).where(ApiCredential.user_id == user_id)))
     assert len(rows) == 1
-    assert get_vault().decrypt(rows[0].api_key_encrypted).get_secret_value() == new_key
+    opened = open_value(rows[0].api_key_encrypted, user_id, rows[0].id, "api_key")
+    assert opened.get_secret_value() == new_key
 
 
 def test_delete_without_a_key_is_still_204() -> None:

@@ -1,5 +1,6 @@
-"""Fernet key rotation as an operator runs it: add the new key first, `make rotate`, drop the
-old key. Every stored secret still decrypts, and paper and live trading carry on.
+"""Key rotation as an operator runs it: add the new key first, `make rotate`, drop the old key.
+Every stored secret is re-sealed bound to its owner and still decrypts (rows written as Fernet
+before v2 included), and paper and live trading carry on.
 """
 
 from __future__ import annotations
@@ -7,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from tradebot.accounts.service import load_credentials
 from tradebot.crypto.rotate import rotate_all
-from tradebot.crypto.vault import generate_key
+from tradebot.crypto.vault import generate_key, get_vault
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential
 from tradebot.orders.executor import Executor
@@ -64,17 +65,30 @@ def test_after_rotation_the_new_key_alone_decrypts_everything_and_trading_contin
         stored[user_id] = (api_key, api_secret)
     shown_before = call("api_keys_get", token=live_token).body
     assert _filled(live_token)["status"] == "FILLED"
+    # (one holder's key as the code before v2 stored it: a Fernet token, bound to nothing)
+    legacy_user = next(iter(stored))
+    vault = get_vault()
+    with unit_of_work() as session:
+        session.execute(
+            update(ApiCredential)
+            .where(ApiCredential.user_id == legacy_user)
+            .values(
+                api_key_encrypted=vault.encrypt(stored[legacy_user][0]),
+                api_secret_encrypted=vault.encrypt(stored[legacy_user][1]),
+            )
+        )
     before = _ciphertexts()
 
     # When the new key is put first, everything is rotated, and the old key is dropped
     new_key = generate_key()
     configure(monkeypatch, fernet_keys=f"{new_key},{TEST_FERNET_KEY}")
-    rewritten = rotate_all()
+    report = rotate_all()
     configure(monkeypatch, fernet_keys=new_key)
 
-    # Then every secret was re-encrypted and decrypts with the new key alone
-    assert rewritten == 1 + len(OTHER_KEYS)
+    # Then every secret was re-sealed, bound to its owner, and opens with the new key alone
+    assert (report.rewritten, report.from_fernet, report.refused) == (1 + len(OTHER_KEYS), 1, 0)
     assert _ciphertexts().isdisjoint(before)
+    assert all(token.startswith("v2.") for token in _ciphertexts())
     with unit_of_work() as session:
         for user_id, (api_key, api_secret) in stored.items():
             credentials = load_credentials(session, user_id)

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import String, select
+from sqlalchemy import String, select, update
+from tradebot.accounts.sealing import Purpose, open_value
 from tradebot.crypto.rotate import rotate_all
-from tradebot.crypto.vault import generate_key, get_vault
+from tradebot.crypto.vault import generate_key
 from tradebot.db.engine import unit_of_work
-from tradebot.db.models import ApiCredential, Base, SecurityEvent
+from tradebot.db.models import ApiCredential, Base, SecurityEvent, User
 from tradebot.orders.executor import Executor
 from tradebot.orders.messages import OrderMessage
 
@@ -34,6 +35,8 @@ from tests.trading_support import API_KEY, API_SECRET, WRONG_SECRET
 ALICE_PASSWORD = "crimson tide harbor lights 7"
 BOB_PASSWORD = "quiet orbit walnut ledger 9"
 GUESSED_PASSWORD = "a guessed password 123"
+ALICE_API_KEY = "aliceKEY" * 8
+ALICE_API_SECRET = "aliceSECRET" * 6
 WINDOW = 16  # a secret must not appear whole, nor any 16 characters of it
 
 
@@ -45,6 +48,9 @@ class Flow:
     replies: list[tuple[str, Reply]] = field(default_factory=list)
     # Each access token may appear in the login reply that issued it, nowhere else.
     issued_by: dict[str, int] = field(default_factory=dict)
+    # Stored ciphertexts: not secret alone (SQL at DEBUG shows them), but never in an answer nor
+    # in the log line that reports a key failing its binding check.
+    ciphertexts: dict[str, str] = field(default_factory=dict)
 
     def call(self, function: str, **kwargs: Any) -> Reply:
         reply = call(function, **kwargs)
@@ -143,12 +149,21 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     new_key = generate_key()
     flow.secrets["new Fernet key"] = new_key
     configure(monkeypatch, fernet_keys=f"{new_key},{TEST_FERNET_KEY}")
-    assert rotate_all() == 1
+    assert rotate_all().rewritten == 1
     configure(monkeypatch, fernet_keys=new_key)
     flow.call("api_keys_get", token=bob_token)
     again = flow.call("trades_create", token=bob_token, body=market_buy)
     _execute(again.body["id"])
     flow.call("trades_create", token=alice_token, body=market_buy)
+
+    # Bob's sealed key copied into Alice's row: refused (400) and marked invalid, and neither
+    # the ciphertexts nor either key shows up anywhere
+    alice_key = {"api_key": ALICE_API_KEY, "api_secret": ALICE_API_SECRET, "testnet": True}
+    assert flow.call("api_keys_put", token=alice_token, body=alice_key).status == 200
+    _copy_sealed_key(flow, "bob@example.com", "alice@example.com")
+    assert flow.call("trades_create", token=alice_token, body=market_buy).status == 400
+    assert flow.call("dashboard", token=alice_token).status == 400
+    assert flow.call("api_keys_delete", token=alice_token).status == 204
 
     # A key whose secret Binance refuses: the trade is rejected with Binance's reason
     refused = {"api_key": API_KEY, "api_secret": WRONG_SECRET, "testnet": True}
@@ -165,6 +180,25 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     # Their audit trails, which name the logins, the keys and the orders of all of the above
     flow.call("account_events", token=alice_token)
     flow.call("account_events", token=bob_token)
+
+
+def _copy_sealed_key(flow: Flow, source: str, target: str) -> None:
+    """The attack: one user's stored ciphertexts written into another user's row."""
+    with unit_of_work() as session:
+        owner_of = {u.email: u.id for u in session.scalars(select(User))}
+        stolen = session.scalars(
+            select(ApiCredential).where(ApiCredential.user_id == owner_of[source])
+        ).one()
+        flow.ciphertexts["stolen key"] = stolen.api_key_encrypted
+        flow.ciphertexts["stolen secret"] = stolen.api_secret_encrypted
+        session.execute(
+            update(ApiCredential)
+            .where(ApiCredential.user_id == owner_of[target])
+            .values(
+                api_key_encrypted=stolen.api_key_encrypted,
+                api_secret_encrypted=stolen.api_secret_encrypted,
+            )
+        )
 
 
 def _pieces(secret: str) -> set[str]:
@@ -190,6 +224,8 @@ def test_no_secret_in_any_log_line_response_or_error(
             "a guessed password": GUESSED_PASSWORD,
             "API key": API_KEY,
             "API secret": API_SECRET,
+            "Alice's API key": ALICE_API_KEY,
+            "Alice's API secret": ALICE_API_SECRET,
             "refused API secret": WRONG_SECRET,
             "Fernet key": TEST_FERNET_KEY,
             "JWT key": TEST_JWT_SECRET,
@@ -202,6 +238,10 @@ def test_no_secret_in_any_log_line_response_or_error(
     logs = debug_logs.getvalue() + captured.out + captured.err
     assert "prices refreshed" in logs, "the capture saw the application's log lines"
     assert _leaks(logs, flow.secrets) == []
+    refusals = [line for line in logs.splitlines() if "failed its binding check" in line]
+    assert refusals, "the copied key was refused and logged"
+    assert _leaks("\n".join(refusals), flow.ciphertexts) == []
+    assert all(_leaks(reply.raw_body, flow.ciphertexts) == [] for _, reply in flow.replies)
     for index, (function, reply) in enumerate(flow.replies):
         secrets = {
             name: secret
@@ -222,7 +262,7 @@ def test_no_secret_in_any_log_line_response_or_error(
     assert _leaks(trail, flow.secrets) == []
 
 
-def test_the_database_holds_api_secrets_only_as_fernet_tokens(
+def test_the_database_holds_api_secrets_only_as_sealed_envelopes(
     binance_fake: BinanceFake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flow = Flow()
@@ -243,10 +283,14 @@ def test_the_database_holds_api_secrets_only_as_fernet_tokens(
             if isinstance(table.c[column].type, String) and value is not None
         ]
 
-    # Fernet tokens (version byte 0x80, base64url "gAAAAA"), which decrypt to the key and secret
-    assert all(t.startswith("gAAAAA") for t in tokens)
-    vault = get_vault()
-    assert [vault.decrypt(t).get_secret_value() for t in tokens] == [API_KEY, API_SECRET]
+    # v2 envelopes sealed to the owner, which open to the key and secret
+    assert all(t.startswith("v2.") for t in tokens)
+    owner = (credential.user_id, credential.id)
+    purposes: tuple[Purpose, Purpose] = ("api_key", "api_secret")
+    opened = [
+        open_value(t, *owner, p).get_secret_value() for t, p in zip(tokens, purposes, strict=True)
+    ]
+    assert opened == [API_KEY, API_SECRET]
     assert credential.api_key_hint == f"{API_KEY[:4]}…{API_KEY[-4:]}"
     # And no text column anywhere holds a plaintext secret, password or token
     secrets = {

@@ -133,6 +133,12 @@ class Settings(EnvSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     # Comma-separated Fernet keys, newest first: new ciphertexts use the first one.
     fernet_keys: SecretStr = SecretStr(DEV_FERNET_KEY)
+    # Stored exchange keys are sealed with data keys from this KMS key (id, ARN or alias);
+    # empty: wrapped by a local master key derived from FERNET_KEYS (tradebot.crypto.envelope).
+    kms_key_id: str = ""
+    # Unwrapped data keys kept per execution environment, so warm trading pays no KMS call.
+    data_key_cache_size: int = Field(default=1000, ge=0)
+    data_key_cache_ttl_s: float = Field(default=300.0, ge=0)
 
     # Tokens.
     jwt_issuer: str = "tradebot"

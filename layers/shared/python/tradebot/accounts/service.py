@@ -8,8 +8,15 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic
+from tradebot.accounts.sealing import (
+    NOT_BOUND,
+    KeyNotBound,
+    invalidate_unbound,
+    open_value,
+    seal_value,
+)
 from tradebot.audit.events import record_event
-from tradebot.crypto.vault import ExchangeCredentials, get_vault
+from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.models import ApiCredential, Trade, new_id, utcnow
 from tradebot.errors import LiveOrdersOpen, NotFound, OpenOrder
 from tradebot.orders.state import MAY_BE_OPEN, OPEN
@@ -37,11 +44,10 @@ def _public(credential: ApiCredential) -> ApiKeyPublic:
 
 def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
     """Encrypt and store the key (replacing any earlier one); the user trades live from now."""
-    vault = get_vault()
     api_key = body.api_key.get_secret_value()
     credential = _locked_credential(session, user_id)
     if credential is None:
-        credential = ApiCredential(user_id=user_id)
+        credential = ApiCredential(id=new_id(), user_id=user_id)
         session.add(credential)
     else:
         old_id, refused = credential.id, credential.invalidated_at is not None
@@ -73,8 +79,11 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
                 .execution_options(synchronize_session=False)
             )
     credential.exchange = "binance"
-    credential.api_key_encrypted = vault.encrypt(api_key)
-    credential.api_secret_encrypted = vault.encrypt(body.api_secret.get_secret_value())
+    # Sealed to this user and this credential id: copied into another row, they do not open.
+    credential.api_key_encrypted = seal_value(user_id, credential.id, "api_key", api_key)
+    credential.api_secret_encrypted = seal_value(
+        user_id, credential.id, "api_secret", body.api_secret.get_secret_value()
+    )
     credential.api_key_hint = mask(api_key)
     credential.testnet = body.testnet
     credential.invalidated_at = credential.invalid_reason = None
@@ -157,6 +166,12 @@ class StoredKey(Protocol):
     """What a stored key is decrypted from: an `ApiCredential`, or a row with its columns."""
 
     @property
+    def user_id(self) -> str: ...
+    @property
+    def api_key_hint(self) -> str | None: ...
+    @property
+    def invalid_reason(self) -> str | None: ...
+    @property
     def api_key_encrypted(self) -> str | None: ...
     @property
     def api_secret_encrypted(self) -> str | None: ...
@@ -164,19 +179,38 @@ class StoredKey(Protocol):
     def testnet(self) -> bool | None: ...
 
 
-def decrypt_credentials(stored: StoredKey | None) -> ExchangeCredentials | None:
-    """The decrypted key, or None when none is stored."""
+def decrypt_credentials(stored: StoredKey | None, credential_id: str) -> ExchangeCredentials | None:
+    """The decrypted key of credential `credential_id`, or None when none is stored.
+
+    Raises `KeyNotBound` (tradebot.accounts.sealing) when it was not sealed for this owner and
+    credential: the caller marks it invalid (`invalidate_unbound`) and does not use it.
+    """
     if stored is None or stored.api_key_encrypted is None or stored.api_secret_encrypted is None:
         return None
-    vault = get_vault()
+    owner, hint = stored.user_id, stored.api_key_hint
+    if stored.invalid_reason == NOT_BOUND:
+        raise KeyNotBound(owner, credential_id)  # found not bound before: never opened again
     return ExchangeCredentials(
-        api_key=vault.decrypt(stored.api_key_encrypted),
-        api_secret=vault.decrypt(stored.api_secret_encrypted),
+        api_key=open_value(stored.api_key_encrypted, owner, credential_id, "api_key", hint),
+        api_secret=open_value(stored.api_secret_encrypted, owner, credential_id, "api_secret"),
         testnet=bool(stored.testnet),
     )
 
 
+def usable_credentials(
+    session: Session, stored: StoredKey | None, credential_id: str
+) -> ExchangeCredentials | None:
+    """As `decrypt_credentials`, for workers: a key not bound to its owner is marked invalid in
+    `session` (committed with it) and None returned, as for a key that is gone."""
+    try:
+        return decrypt_credentials(stored, credential_id)
+    except KeyNotBound as error:
+        invalidate_unbound(session, error)
+        return None
+
+
 def load_credentials(session: Session, user_id: str) -> ExchangeCredentials | None:
-    """Decrypted credentials for the exchange client, or None in paper mode."""
+    """Decrypted credentials for the exchange client, or None in paper mode; `KeyNotBound`
+    when the stored key is not this user's (run it under `sealing.keys_checked`)."""
     credential = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
-    return decrypt_credentials(credential)
+    return None if credential is None else decrypt_credentials(credential, credential.id)

@@ -1,4 +1,5 @@
-"""Fernet encryption of API keys and secrets, with key rotation (MultiFernet)."""
+"""Fernet encryption (MultiFernet): how API keys were stored before v2 envelopes
+(tradebot.crypto.envelope). Rows written so decrypt until `make rotate` re-seals them."""
 
 from __future__ import annotations
 

@@ -60,7 +60,8 @@ class User(Base):
 
 
 class ApiCredential(Base):
-    """A user's exchange key; key and secret are stored only as Fernet tokens."""
+    """A user's exchange key; key and secret are stored only as v2 envelopes sealed to this user
+    and this credential id (tradebot.crypto.envelope), or as legacy Fernet tokens until rotated."""
 
     __tablename__ = "api_credentials"
 

@@ -41,7 +41,8 @@ class Worker:
     """A function that is not behind API Gateway."""
 
     function: str
-    trigger: Literal["sqs", "schedule", "deploy"]
+    # "invoke": run by an operator (aws lambda invoke), never on a schedule.
+    trigger: Literal["sqs", "schedule", "deploy", "invoke"]
     summary: str
 
 
@@ -95,6 +96,7 @@ WORKERS: tuple[Worker, ...] = (
     Worker("price_updater", "schedule", "Refreshes cached prices and triggers resting orders"),
     Worker("reconciler", "schedule", "Looks up orders whose placement answer was lost"),
     Worker("migrate", "deploy", "Applies database migrations"),
+    Worker("rotate_keys", "invoke", "Re-seals stored exchange keys under the current KMS key"),
 )
 
 

@@ -14,7 +14,8 @@ from typing import Any, cast
 from sqlalchemy import Label, Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from tradebot.accounts.service import decrypt_credentials
+from tradebot.accounts.sealing import KeyNotBound, invalidate_unbound
+from tradebot.accounts.service import decrypt_credentials, usable_credentials
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.models import ApiCredential, Trade
 from tradebot.errors import RetryableExchangeError
@@ -53,7 +54,13 @@ _ORDER = (
     _TRADES.c.stop_price,
     _TRADES.c.cancel_requested_at,
 )
-_KEY_COLUMNS = ("api_key_encrypted", "api_secret_encrypted", "testnet")
+_KEY_COLUMNS = (
+    "api_key_encrypted",
+    "api_secret_encrypted",
+    "api_key_hint",
+    "invalid_reason",
+    "testnet",
+)
 
 
 def _owners_key(column: str, label: str | None = None) -> Label[Any]:
@@ -99,16 +106,24 @@ class Claim:
     credentials: ExchangeCredentials | None = None
     # The owner asked to cancel it while it waited (or while an attempt was refused for certain).
     cancel_requested: bool = False
+    # Why the stored key cannot be used (it failed its binding check and was marked invalid).
+    key_unusable: str | None = None
 
 
 def bound_credentials(
     session: Session, user_id: str, credential_id: str | None
 ) -> ExchangeCredentials | None:
-    """The owner's key if it is still the credential `credential_id` (the trade's), else None."""
+    """The owner's key if it is still the credential `credential_id` (the trade's), else None
+    (also when it fails its binding check: then it is marked invalid in `session`)."""
+    stored = _bound_key(session, user_id, credential_id)
+    return None if stored is None else usable_credentials(session, stored, stored.id)
+
+
+def _bound_key(session: Session, user_id: str, credential_id: str | None) -> ApiCredential | None:
     stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
     if stored is None or credential_id is None or stored.id != credential_id:
         return None
-    return decrypt_credentials(stored)
+    return stored
 
 
 def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) -> Claim | None:
@@ -134,14 +149,22 @@ def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) 
         raise OrderInProgress("Another executor is placing this order")
     if row.trading_mode == "paper":
         return Claim(earlier=False)
-    if with_key:
-        same_key = row.credential_id is not None and row.owner_credential_id == row.credential_id
-        credentials = decrypt_credentials(row) if same_key else None
-    else:
-        credentials = bound_credentials(session, row.user_id, row.credential_id)
+    unusable: str | None = None
+    try:
+        if with_key:
+            same = row.credential_id is not None and row.owner_credential_id == row.credential_id
+            credentials = decrypt_credentials(row, row.credential_id) if same else None
+        else:
+            stored = _bound_key(session, row.user_id, row.credential_id)
+            credentials = None if stored is None else decrypt_credentials(stored, stored.id)
+    except KeyNotBound as error:
+        # Committed with the claim: the key is not tried again, the trade is failed below.
+        invalidate_unbound(session, error)
+        credentials, unusable = None, error.detail
     return Claim(
         earlier=earlier,
         request=request_of(row),
         credentials=credentials,
         cancel_requested=row.cancel_requested_at is not None,
+        key_unusable=unusable,
     )

@@ -110,10 +110,14 @@ class Executor(OrderUpkeep):
         if claim.cancel_requested and not claim.earlier and self._canceled_before_placing(trade_id):
             return
         if credentials is None:
-            # The key this order was accepted for was removed or replaced: never another's.
+            # The key this order was accepted for was removed or replaced (never another's), or
+            # failed its binding check (then it was marked invalid with the claim).
             if claim.earlier:
                 why = "the API key changed since, so it cannot be checked with that key"
                 self._reconcile(trade_id, earlier_attempt_reason(request.client_order_id, why), now)
+            elif claim.key_unusable is not None:
+                unusable = claim.key_unusable
+                self._finish(trade_id, lambda s, t: reject(s, t, "FAILED", unusable))
             else:
                 self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", KEY_CHANGED))
             return

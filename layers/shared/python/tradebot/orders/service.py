@@ -12,6 +12,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tradebot.accounts.sealing import NOT_BOUND, KeyNotBound, keys_checked
 from tradebot.audit.events import record_event
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, utcnow
@@ -55,7 +56,9 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
     """
     request_hash = _request_hash(body)
     now = utcnow()
-    with unit_of_work() as session:
+    # A live order reads the balance with the stored key: one that is not this user's is
+    # refused (400) and marked invalid once this transaction has rolled back.
+    with keys_checked(), unit_of_work() as session:
         if idempotency_key:
             existing = _replay(session, user_id, idempotency_key, request_hash)
             if existing is not None:
@@ -65,10 +68,12 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
         # FOR KEY SHARE: a key being replaced or deleted (which locks this row FOR UPDATE and
         # refuses while live orders may be open) waits for this order, or this order for it.
         credential = session.execute(
-            select(ApiCredential.id, ApiCredential.testnet)
+            select(ApiCredential.id, ApiCredential.testnet, ApiCredential.invalid_reason)
             .where(ApiCredential.user_id == user_id)
             .with_for_update(read=True, key_share=True)
         ).one_or_none()
+        if credential is not None and credential.invalid_reason == NOT_BOUND:
+            raise KeyNotBound(user_id, credential.id)  # not queued with another's key
         live = credential is not None
         # Risk limits: the user's limits row is locked before anything is counted, so this
         # user's concurrent orders are checked one after another and cannot overshoot together.

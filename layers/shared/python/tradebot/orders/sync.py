@@ -20,7 +20,7 @@ from typing import Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tradebot.accounts.service import decrypt_credentials
+from tradebot.accounts.service import usable_credentials
 from tradebot.audit.events import record_event
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.models import ApiCredential, Trade, utcnow
@@ -92,8 +92,10 @@ def open_live_orders(session: Session, user_id: str) -> UserOrders | None:
     asking another account about them would report them gone.
     """
     credential = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
-    credentials = decrypt_credentials(credential)
-    if credential is None or credentials is None or credential.invalidated_at is not None:
+    if credential is None or credential.invalidated_at is not None:
+        return None
+    credentials = usable_credentials(session, credential, credential.id)
+    if credentials is None:
         return None
     rows = session.execute(
         select(

@@ -20,10 +20,10 @@ from functools import partial
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, load_only
 
-from tradebot.accounts.service import load_credentials
+from tradebot.accounts.service import usable_credentials
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import unit_of_work
-from tradebot.db.models import Trade
+from tradebot.db.models import ApiCredential, Trade
 from tradebot.errors import (
     InvalidApiKey,
     PermanentExchangeError,
@@ -105,10 +105,10 @@ class OrderUpkeep:
                     session, trade, exchange.cancel_order(trade.symbol, trade.client_order_id)
                 )
                 return
-            refused = key_refused(session, trade.user_id)
-            credentials = load_credentials(session, trade.user_id) if refused is None else None
+            credentials = _usable_key(session, trade.user_id)
             if credentials is None:
-                cancel_not_done(trade, refused or "no API key is stored")
+                why = key_refused(session, trade.user_id) or "no API key is stored"
+                cancel_not_done(trade, why)
                 return
             symbol, client_id, recorded = trade.symbol, trade.client_order_id, trade.executed_qty
             user_id = trade.user_id
@@ -159,8 +159,7 @@ class OrderUpkeep:
                 if result is not None:
                     record_result(session, trade, result)
                 return
-            refused = key_refused(session, trade.user_id)
-            credentials = load_credentials(session, trade.user_id) if refused is None else None
+            credentials = _usable_key(session, trade.user_id)
             symbol, client_id, recorded = trade.symbol, trade.client_order_id, trade.executed_qty
             user_id = trade.user_id
         if credentials is None:
@@ -289,6 +288,15 @@ class OrderUpkeep:
             trade = session.scalar(LOCK_FOR_OUTCOME, {"trade_id": trade_id})
             if trade is not None:
                 apply(session, trade)
+
+
+def _usable_key(session: Session, user_id: str) -> ExchangeCredentials | None:
+    """The user's stored key unless the exchange refused it or it failed its binding check
+    (then it is marked invalid here); None without one."""
+    if key_refused(session, user_id) is not None:
+        return None
+    stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+    return None if stored is None else usable_credentials(session, stored, stored.id)
 
 
 def close_exchange(exchange: object) -> None:
