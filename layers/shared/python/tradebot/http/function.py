@@ -30,6 +30,10 @@ _FAILURES: dict[int, str] = {
     503: "A dependency (database, cache, queue or exchange) is unavailable; retry later",
 }
 _WITH_BODY = ("POST", "PUT", "PATCH")
+_STEP_UP_FAILURE = (
+    "or, where two-factor authentication is on, X-OTP is missing, wrong or already used "
+    "(type urn:tradebot:problem:otp-required)"
+)
 
 
 def _documented_failures(route: Route) -> dict[int | str, dict[str, Any]]:
@@ -47,6 +51,8 @@ def _documented_failures(route: Route) -> dict[int | str, dict[str, Any]]:
         # Without a token to check, the only 401 is login's wrong email or password.
         wrong_login = status == 401 and not route.auth
         description = "Wrong email or password" if wrong_login else _FAILURES[status]
+        if status == 401 and route.step_up:
+            description += f"; {_STEP_UP_FAILURE}"
         failures[status] = {
             "description": description,
             "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
