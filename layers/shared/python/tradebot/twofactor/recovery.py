@@ -17,7 +17,7 @@ import re
 COUNT = 10
 _RANDOM_BYTES = 10  # 80 bits: 16 base32 characters
 _GROUP = 4
-_BASE32 = re.compile(r"^[A-Z2-7]{16}$")
+_BASE32 = re.compile(r"[A-Z2-7]{16}")
 
 
 def new_codes(count: int = COUNT) -> list[str]:
@@ -32,7 +32,7 @@ def new_codes(count: int = COUNT) -> list[str]:
 def normalized(code: str) -> str | None:
     """The code's 16 characters without separators, upper case; None if it cannot be one."""
     plain = re.sub(r"[\s-]", "", code).upper()
-    return plain if _BASE32.match(plain) else None
+    return plain if _BASE32.fullmatch(plain) else None
 
 
 def code_hash(user_id: str, code: str) -> str | None:

@@ -20,7 +20,7 @@ STEP_S = 30
 # a little off, or a code typed as it changed.
 SKEW_STEPS = 1
 SECRET_BYTES = 20  # 160 bits, RFC 4226's recommended length
-_CODE = re.compile(rf"^\d{{{DIGITS}}}$")
+_CODE = re.compile(rf"[0-9]{{{DIGITS}}}")
 
 
 def new_secret() -> bytes:
@@ -51,7 +51,7 @@ def provisioning_uri(secret: bytes, account: str, issuer: str) -> str:
 
 def looks_like_code(candidate: str) -> bool:
     """`candidate` has the shape of a TOTP code (six digits), not of a recovery code."""
-    return bool(_CODE.match(candidate))
+    return bool(_CODE.fullmatch(candidate))
 
 
 def step_at(now: float) -> int:
