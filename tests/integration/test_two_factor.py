@@ -406,3 +406,13 @@ def test_turning_off_2fa_that_is_off_needs_the_password_and_records_nothing(
     assert_problem(wrong, 401)
     assert done.status == 204
     assert "2fa_disabled" not in dict(events_of(user_id))
+
+
+def test_another_users_codes_are_not_mine(second: TwoFactorUser) -> None:
+    other = two_factor_user("other@example.com")
+
+    otp_required(second.login(other.recovery_codes[0]))
+    otp_required(second.login(other.code()))
+    forget_key = {"token": second.token, "headers": {"X-OTP": other.recovery_codes[1]}}
+    otp_required(call("api_keys_delete", **forget_key))
+    assert other.login(other.recovery_codes[0]).status == 200  # not used up by the attempt
