@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import select
 from tradebot.db.engine import unit_of_work
+from tradebot.db.models import SecurityEvent
 from tradebot.twofactor import service, totp
 
-from tests.support import FakeTime, Reply, call, register_and_login
+from tests.support import FakeTime, Reply, assert_problem, call, register_and_login
 
 PASSWORD = "correct horse battery staple"  # register_and_login's
+OTP_REQUIRED = "urn:tradebot:problem:otp-required"
 
 
 @dataclass
@@ -63,3 +67,35 @@ def two_factor_user(email: str = "second@example.com") -> TwoFactorUser:
     """A user registered through the API (a real password) with 2FA on."""
     user_id, token = register_and_login(email)
     return with_two_factor(user_id, token, email)
+
+
+def events_of(user_id: str) -> list[tuple[str, str | None]]:
+    """(type, detail) of the user's security events, oldest first."""
+    with unit_of_work() as session:
+        rows = session.execute(
+            select(SecurityEvent.type, SecurityEvent.detail)
+            .where(SecurityEvent.user_id == user_id)
+            .order_by(SecurityEvent.created_at, SecurityEvent.id)
+        ).all()
+    return [(row.type, row.detail) for row in rows]
+
+
+def me(token: str) -> dict[str, Any]:
+    """GET /api/auth/me."""
+    reply = call("auth_me", token=token)
+    assert reply.status == 200, reply.raw_body
+    body: dict[str, Any] = reply.body
+    return body
+
+
+def otp_required(reply: Reply) -> dict[str, Any]:
+    """Assert a 401 `otp-required` problem; return it."""
+    problem = assert_problem(reply, 401)
+    assert problem["type"] == OTP_REQUIRED
+    assert problem["title"] == "OTP required"
+    return problem
+
+
+def current_step() -> int:
+    """The current time step of the real clock (the API's)."""
+    return totp.step_at(time.time())

@@ -14,10 +14,16 @@ from tradebot.http.function import RouteFunction
 from tradebot.http.routes import ROUTES, Route
 
 from devstack.functions import load_function
-from tests.integration.test_two_factor import events_of, otp_required
 from tests.support import Reply, assert_problem, call, configure, register_and_login
 from tests.trading_support import API_KEY, API_SECRET
-from tests.two_factor_support import PASSWORD, TwoFactorUser, two_factor_user
+from tests.two_factor_support import (
+    OTP_REQUIRED,
+    PASSWORD,
+    TwoFactorUser,
+    events_of,
+    otp_required,
+    two_factor_user,
+)
 
 STEP_UP_ROUTES = [r for r in ROUTES if r.step_up]
 # How each guarded route is called so that it succeeds once the step-up is passed.
@@ -127,7 +133,7 @@ def test_unpausing_needs_the_password_and_then_the_code(second: TwoFactorUser) -
         headers={"X-OTP": second.code()},
     )
 
-    assert assert_problem(no_password, 401)["type"] != "urn:tradebot:problem:otp-required"
+    assert assert_problem(no_password, 401)["type"] != OTP_REQUIRED
     otp_required(no_code)
     assert both.status == 200, both.raw_body
     assert both.body["trading_paused"] is False

@@ -1,64 +1,31 @@
-"""TOTP two-factor authentication: enrolment and its confirmation, login with a code or a
-recovery code, the skew window, no code accepted twice (also when two requests race), and
-turning it off again."""
+"""TOTP two-factor authentication through the API: enrolment and its confirmation, login with
+a code or a recovery code (each once), wrong codes as failed logins, and turning it off again.
+Which codes are accepted when: test_two_factor_codes.py."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from tradebot.crypto.vault import get_vault
-from tradebot.db.engine import get_engine, unit_of_work
-from tradebot.db.models import RecoveryCode, SecurityEvent, TwoFactor
-from tradebot.twofactor import recovery, service, totp
+from tradebot.db.engine import unit_of_work
+from tradebot.db.models import RecoveryCode, TwoFactor
+from tradebot.twofactor import recovery, totp
 
-from tests.support import FakeTime, Reply, assert_problem, call, configure, register_and_login
-from tests.trading_support import run_concurrently
+from tests.support import assert_problem, call, configure, register_and_login
 from tests.two_factor_support import (
+    OTP_REQUIRED,
     PASSWORD,
     TwoFactorUser,
+    current_step,
+    events_of,
+    me,
+    otp_required,
     start_enrolment,
     two_factor_user,
     with_two_factor,
 )
 
-OTP_REQUIRED = "urn:tradebot:problem:otp-required"
 User = tuple[str, str]
-
-
-def events_of(user_id: str) -> list[tuple[str, str | None]]:
-    """(type, detail) of the user's security events, oldest first."""
-    with unit_of_work() as session:
-        rows = session.execute(
-            select(SecurityEvent.type, SecurityEvent.detail)
-            .where(SecurityEvent.user_id == user_id)
-            .order_by(SecurityEvent.created_at, SecurityEvent.id)
-        ).all()
-    return [(row.type, row.detail) for row in rows]
-
-
-def me(token: str) -> dict[str, Any]:
-    reply = call("auth_me", token=token)
-    assert reply.status == 200, reply.raw_body
-    body: dict[str, Any] = reply.body
-    return body
-
-
-def otp_required(reply: Reply) -> dict[str, Any]:
-    problem = assert_problem(reply, 401)
-    assert problem["type"] == OTP_REQUIRED
-    assert problem["title"] == "OTP required"
-    return problem
-
-
-def _now() -> int:
-    """The current time step of the real clock (the API's)."""
-    return totp.step_at(time.time())
 
 
 @pytest.fixture
@@ -112,7 +79,7 @@ def test_confirming_with_the_current_code_turns_2fa_on_with_ten_recovery_codes(
     user_id, token = account
     secret = start_enrolment(token)
 
-    reply = call("twofa_confirm", token=token, body={"otp": totp.code_at(secret, _now())})
+    reply = call("twofa_confirm", token=token, body={"otp": totp.code_at(secret, current_step())})
 
     assert reply.status == 200, reply.raw_body
     codes = reply.body["recovery_codes"]
@@ -129,7 +96,9 @@ def test_a_wrong_code_does_not_confirm(account: User) -> None:
     user_id, token = account
     secret = start_enrolment(token)
 
-    reply = call("twofa_confirm", token=token, body={"otp": totp.code_at(secret, _now() + 5)})
+    reply = call(
+        "twofa_confirm", token=token, body={"otp": totp.code_at(secret, current_step() + 5)}
+    )
 
     problem = assert_problem(reply, 401)
     assert "code" in problem["detail"]
@@ -142,8 +111,8 @@ def test_starting_again_before_confirming_replaces_the_secret(account: User) -> 
     first = start_enrolment(token)
     second = start_enrolment(token)
 
-    stale = call("twofa_confirm", token=token, body={"otp": totp.code_at(first, _now())})
-    fresh = call("twofa_confirm", token=token, body={"otp": totp.code_at(second, _now())})
+    stale = call("twofa_confirm", token=token, body={"otp": totp.code_at(first, current_step())})
+    fresh = call("twofa_confirm", token=token, body={"otp": totp.code_at(second, current_step())})
 
     assert first != second
     assert_problem(stale, 401)
@@ -234,126 +203,6 @@ def test_wrong_codes_count_as_failed_logins_until_the_login_is_locked(
     assert int(locked.headers["retry-after"]) > 0
     failures = [e for e in events_of(second.user_id) if e[0] == "login_failed"]
     assert failures == [("login_failed", "wrong one-time code")] * 3
-
-
-# --- the skew window and replays, on the service's own clock --------------------------------
-
-
-@pytest.fixture
-def confirmed_at_step() -> tuple[TwoFactorUser, int]:
-    """A user whose enrolment was confirmed at step 60_000_000 (a fixed clock)."""
-    user_id, token = register_and_login("skew@example.com")
-    secret = start_enrolment(token)
-    step = 60_000_000
-    with unit_of_work() as session:
-        service.confirm_enrolment(
-            session, user_id, totp.code_at(secret, step), clock=FakeTime(step * 30 + 5)
-        )
-    return TwoFactorUser(user_id, token, "skew@example.com", secret, [], step), step
-
-
-def accept(user: TwoFactorUser, code_step: int, clock_step: int) -> str | None:
-    clock = FakeTime(clock_step * totp.STEP_S + 15)
-    with unit_of_work() as session:
-        return service.accept_code(
-            session, user.user_id, user.code(code_step - user.base_step), clock
-        )
-
-
-def test_a_code_one_step_behind_or_ahead_of_the_clock_is_accepted(
-    confirmed_at_step: tuple[TwoFactorUser, int],
-) -> None:
-    user, step = confirmed_at_step
-
-    assert accept(user, step + 1, clock_step=step + 2) == "totp"  # the phone is 30 s slow
-    assert accept(user, step + 6, clock_step=step + 5) == "totp"  # the phone is 30 s fast
-
-
-@pytest.mark.parametrize("offset", [-2, 2])
-def test_a_code_two_steps_from_the_clock_is_refused(
-    confirmed_at_step: tuple[TwoFactorUser, int], offset: int
-) -> None:
-    user, step = confirmed_at_step
-
-    assert accept(user, step + 10 + offset, clock_step=step + 10) is None
-    assert accept(user, step + 10, clock_step=step + 10) == "totp"
-
-
-def test_no_code_of_the_accepted_step_or_before_is_accepted_again(
-    confirmed_at_step: tuple[TwoFactorUser, int],
-) -> None:
-    user, step = confirmed_at_step
-
-    assert accept(user, step, clock_step=step) is None  # the confirmation's own code
-    assert accept(user, step + 1, clock_step=step + 1) == "totp"
-    assert accept(user, step + 1, clock_step=step + 2) is None  # same code, a step later
-    assert accept(user, step, clock_step=step + 1) is None  # an older one still in the window
-    assert accept(user, step + 2, clock_step=step + 1) == "totp"
-
-
-# --- two requests with the same code at once -------------------------------------------------
-
-
-@pytest.fixture
-def both_read_first() -> Iterator[None]:
-    """Neither request writes its code as used before both have read the user's 2FA rows.
-
-    The second UPDATE then waits for the first one's row lock (PostgreSQL); a read-then-write
-    check would let both through. SQLite runs every transaction alone (BEGIN IMMEDIATE): no race.
-    """
-    if get_engine().dialect.name != "postgresql":
-        pytest.skip("needs PostgreSQL: concurrent transactions are what is raced")
-    barrier = threading.Barrier(2, timeout=5)
-
-    def before(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        racing = threading.current_thread() is not threading.main_thread()
-        if racing and sql.lstrip().upper().startswith(("UPDATE TWO_FACTOR", "UPDATE RECOVERY")):
-            barrier.wait()
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
-def race(*calls: Any) -> list[Reply]:
-    replies: list[Reply] = []
-
-    def run(call_api: Any) -> Any:
-        def go() -> None:
-            asyncio.set_event_loop(asyncio.new_event_loop())  # Mangum runs on the thread's loop
-            replies.append(call_api())
-
-        return go
-
-    assert run_concurrently(*[run(c) for c in calls]) == [None] * len(calls)
-    return replies
-
-
-@pytest.mark.usefixtures("both_read_first")
-def test_two_logins_with_the_same_code_at_once_let_one_in(second: TwoFactorUser) -> None:
-    code = second.code()
-
-    replies = race(lambda: second.login(code), lambda: second.login(code))
-
-    assert sorted(r.status for r in replies) == [200, 401]
-    otp_required(next(r for r in replies if r.status == 401))
-
-
-@pytest.mark.usefixtures("both_read_first")
-def test_one_recovery_code_used_twice_at_once_passes_one_step_up(
-    second: TwoFactorUser,
-) -> None:
-    headers = {"X-OTP": second.recovery_codes[0]}
-
-    def forget_key() -> Reply:
-        return call("api_keys_delete", token=second.token, headers=headers)
-
-    replies = race(forget_key, forget_key)
-
-    assert sorted(r.status for r in replies) == [204, 401]
 
 
 # --- turning it off --------------------------------------------------------------------------

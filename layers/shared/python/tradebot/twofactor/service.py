@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import ColumnElement, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from tradebot.audit.events import record_event
@@ -152,11 +152,11 @@ def accept_code(
     return None
 
 
-def _raised(session: Session, *conditions: object, values: dict[str, object]) -> bool:
+def _raised(session: Session, *conditions: ColumnElement[bool], values: dict[str, object]) -> bool:
     """UPDATE two_factor ... WHERE conditions; whether it changed the row."""
     result = session.execute(
         update(TwoFactor)
-        .where(*conditions)  # type: ignore[arg-type]
+        .where(*conditions)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
