@@ -30,7 +30,7 @@ PROBLEM_JSON = "application/problem+json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 AUTHORIZATION = "method.request.header.Authorization"
 # The headers the app's CORS middleware allows and exposes (tradebot.http.app).
-ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"]
+ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-OTP", "X-Request-Id"]
 
 # Access log fields (JSON, one object per request); no bodies, no Authorization header.
 ACCESS_LOG_FIELDS = {

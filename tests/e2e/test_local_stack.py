@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from tradebot.twofactor import totp  # the authenticator app's side (RFC 6238, unit-tested)
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 25.0
@@ -157,7 +158,37 @@ def test_a_new_trader_registers_logs_in_and_is_recognised(stack: Stack) -> None:
     me = httpx.get(f"{stack.api}/api/auth/me", headers=bearer(token), timeout=10)
 
     assert me.status_code == 200
-    assert me.json() == {"id": user_id, "email": email, "trading_mode": "paper"}
+    assert me.json() == {
+        "id": user_id,
+        "email": email,
+        "trading_mode": "paper",
+        "two_factor": False,
+    }
+
+
+def test_a_trader_turns_on_2fa_and_then_logs_in_with_a_code(stack: Stack) -> None:
+    email = f"second-{uuid.uuid4().hex[:8]}@example.com"
+    _, token = register_and_login(stack.api, email)
+    account = f"{stack.api}/api/account/2fa"
+
+    enrolment = httpx.post(account, headers=bearer(token), timeout=10).json()
+    secret = totp.decode_secret(enrolment["secret"])
+    code = totp.code_at(secret, totp.step_at(time.time()))
+    confirm = {"otp": code}
+    confirmed = httpx.post(f"{account}/confirm", json=confirm, headers=bearer(token), timeout=10)
+    credentials = {"email": email, "password": PASSWORD}
+    password_only = httpx.post(f"{stack.api}/api/auth/login", json=credentials, timeout=10)
+    recovery_code = confirmed.json()["recovery_codes"][0]
+    with_code = httpx.post(
+        f"{stack.api}/api/auth/login", json={**credentials, "otp": recovery_code}, timeout=10
+    )
+
+    assert confirmed.status_code == 200, confirmed.text
+    assert password_only.status_code == 401
+    assert password_only.json()["type"] == "urn:tradebot:problem:otp-required"
+    assert with_code.status_code == 200, with_code.text
+    me = httpx.get(f"{stack.api}/api/auth/me", headers=bearer(token), timeout=10)
+    assert me.json()["two_factor"] is True
 
 
 def test_a_note_written_by_a_trader_appears_in_their_journal(stack: Stack) -> None:

@@ -87,7 +87,12 @@ def test_me_shows_the_user_in_paper_mode() -> None:
     reply = call("auth_me", token=token)
 
     assert reply.status == 200
-    assert reply.body == {"id": user_id, "email": "trader@example.com", "trading_mode": "paper"}
+    assert reply.body == {
+        "id": user_id,
+        "email": "trader@example.com",
+        "trading_mode": "paper",
+        "two_factor": False,
+    }
 
 
 def test_a_token_is_only_good_for_its_own_user() -> None:

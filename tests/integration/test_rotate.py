@@ -141,7 +141,32 @@ def test_rotation_with_nothing_stored_rewrites_nothing() -> None:
         "rewritten": 0,
         "from_fernet": 0,
         "refused": 0,
+        "second_factors": 0,
     }
+
+
+def test_totp_secrets_are_re_sealed_so_dropping_the_old_key_keeps_2fa_working(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a user with 2FA on, its secret sealed under the old local master key
+    from tradebot.twofactor import service as two_factor
+    from tradebot.twofactor import totp
+
+    user_id, token = user_with_token("2fa@example.com")
+    secret = totp.decode_secret(call("twofa_start", token=token).body["secret"])
+    now = totp.step_at(__import__("time").time())
+    confirm = call("twofa_confirm", token=token, body={"otp": totp.code_at(secret, now)})
+    assert confirm.status == 200
+
+    # When a new key is put first, everything rotated, and the old key dropped
+    new_key = generate_key()
+    configure(monkeypatch, fernet_keys=f"{new_key},{TEST_FERNET_KEY}")
+    assert rotate_all().second_factors == 1
+    configure(monkeypatch, fernet_keys=new_key)
+
+    # Then the secret still opens, and the user's next code is accepted
+    with unit_of_work() as session:
+        assert two_factor.accept_code(session, user_id, totp.code_at(secret, now + 1)) == "totp"
 
 
 def test_the_rotate_keys_function_runs_its_sample_event_and_reports_counts() -> None:
@@ -154,7 +179,13 @@ def test_the_rotate_keys_function_runs_its_sample_event_and_reports_counts() -> 
 
     result = invoke("rotate_keys", event)
 
-    assert result == {"credentials": 2, "rewritten": 2, "from_fernet": 2, "refused": 0}
+    assert result == {
+        "credentials": 2,
+        "rewritten": 2,
+        "from_fernet": 2,
+        "refused": 0,
+        "second_factors": 0,
+    }
     assert all(t.startswith("v2.") for t in _tokens())
 
 

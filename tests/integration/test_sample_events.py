@@ -26,6 +26,9 @@ EXPECTED_STATUS = {
     "account_events": 200,
     "limits_get": 200,  # the defaults
     "limits_put": 200,  # lowering a limit needs no password
+    "twofa_start": 200,  # a new secret to confirm
+    "twofa_confirm": 409,  # no enrolment started: nothing to confirm
+    "twofa_disable": 204,  # 2FA is off: the password alone, and nothing to turn off
     "notes_list": 200,
     "notes_create": 201,
     "notes_get": 404,  # the sample's id does not exist

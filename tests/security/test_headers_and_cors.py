@@ -150,7 +150,9 @@ def test_a_preflight_asking_for_an_unlisted_header_is_refused_without_allow_head
 
 
 def test_an_allowed_origin_is_granted_exactly_what_the_api_needs() -> None:
-    preflight = _preflight(ALLOWED, request_headers="Authorization, Content-Type, Idempotency-Key")
+    preflight = _preflight(
+        ALLOWED, request_headers="Authorization, Content-Type, Idempotency-Key, X-OTP"
+    )
     simple = call("health", headers={"Origin": ALLOWED})
 
     assert preflight.status == 200

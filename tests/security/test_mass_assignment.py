@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from tradebot.db.engine import unit_of_work
-from tradebot.db.models import ApiCredential, Note, Trade, User
+from tradebot.db.models import ApiCredential, Note, RecoveryCode, Trade, TwoFactor, User
 from tradebot.http.routes import ROUTES, Route
 
 from devstack.functions import load_function
@@ -29,6 +29,8 @@ VALID: dict[str, dict[str, Any]] = {
     "auth_login": {"email": "alice@example.com", "password": PASSWORD},
     "api_keys_put": {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True},
     "limits_put": {"max_open_orders": 5},
+    "twofa_confirm": {"otp": "123456"},
+    "twofa_disable": {"password": PASSWORD},
     "notes_create": {"title": "plan"},
     "notes_update": {"title": "new plan"},
     "trades_create": {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.0001"},
@@ -58,7 +60,8 @@ def _reads_a_body(route: Route) -> bool:
     return "requestBody" in operation[route.method.lower()]
 
 
-BODY_ROUTES = [r for r in ROUTES if r.method in ("POST", "PUT", "PATCH") and _reads_a_body(r)]
+# A DELETE may read a body too (the password that turns 2FA off).
+BODY_ROUTES = [r for r in ROUTES if r.method != "GET" and _reads_a_body(r)]
 CASES = [(route, name) for route in BODY_ROUTES for name in SERVER_OWNED]
 
 
@@ -66,7 +69,7 @@ def _rows() -> dict[str, int]:
     with unit_of_work() as session:
         return {
             model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (User, Note, Trade, ApiCredential)
+            for model in (User, Note, Trade, ApiCredential, TwoFactor, RecoveryCode)
         }
 
 

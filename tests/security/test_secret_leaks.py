@@ -1,9 +1,10 @@
 """No secret leaves through a log line, a response or an error, and the database holds API
-secrets only as Fernet tokens.
+secrets and TOTP secrets only as Fernet tokens, recovery codes only as hashes.
 
 The whole acceptance flow runs with every logger at DEBUG: registration, login (and a failed
-one), a stored Binance key, paper and live trades through the executor, notes, the dashboard,
-error answers, a Fernet key rotation and a key whose secret Binance refuses. Everything logged
+one), two-factor enrolment, logins and a step-up with codes and recovery codes, a stored
+Binance key, paper and live trades through the executor, notes, the dashboard, error answers,
+a Fernet key rotation and a key whose secret Binance refuses. Everything logged
 (the Powertools JSON lines, stdlib records with their tracebacks, whatever reached stdout or
 stderr), everything answered and the audit trail those actions recorded is then searched for
 each secret, whole and in pieces.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,12 +22,14 @@ from typing import Any
 import pytest
 from sqlalchemy import String, select, update
 from tradebot.accounts.sealing import Purpose, open_value
+from tradebot.crypto.envelope import unseal
 from tradebot.crypto.rotate import rotate_all
 from tradebot.crypto.vault import generate_key
 from tradebot.db.engine import unit_of_work
-from tradebot.db.models import ApiCredential, Base, SecurityEvent, User
+from tradebot.db.models import ApiCredential, Base, RecoveryCode, SecurityEvent, TwoFactor, User
 from tradebot.orders.executor import Executor
 from tradebot.orders.messages import OrderMessage
+from tradebot.twofactor import recovery, totp
 
 from tests.conftest import TEST_FERNET_KEY, TEST_JWT_SECRET
 from tests.fakes.binance_server import BinanceFake
@@ -46,7 +50,8 @@ class Flow:
 
     secrets: dict[str, str] = field(default_factory=dict)
     replies: list[tuple[str, Reply]] = field(default_factory=list)
-    # Each access token may appear in the login reply that issued it, nowhere else.
+    # Each secret the API hands out (an access token, a TOTP secret, a recovery code) may
+    # appear in the reply that issued it, nowhere else.
     issued_by: dict[str, int] = field(default_factory=dict)
     # Stored ciphertexts: not secret alone (SQL at DEBUG shows them), but never in an answer nor
     # in the log line that reports a key failing its binding check.
@@ -60,7 +65,20 @@ class Flow:
             signature = reply.body["access_token"].rsplit(".", 1)[-1]
             self.secrets[f"access token {len(self.issued_by) + 1}"] = signature
             self.issued_by[signature] = len(self.replies) - 1
+        if function == "twofa_start" and reply.status == 200:
+            self.issue("TOTP secret", reply.body["secret"])
+        if function == "twofa_confirm" and reply.status == 200:
+            for number, code in enumerate(reply.body["recovery_codes"], start=1):
+                self.issue(f"recovery code {number}", code)
+                plain = code.replace("-", "")
+                self.issue(f"recovery code {number} as hashed", plain)
+                self.issue(f"recovery code {number} as typed", plain.lower())
         return reply
+
+    def issue(self, name: str, secret: str) -> None:
+        """`secret`, handed out by the last reply: to be found nowhere else."""
+        self.secrets[name] = secret
+        self.issued_by[secret] = len(self.replies) - 1
 
 
 @pytest.fixture
@@ -126,6 +144,10 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     flow.call("trades_list", token=alice_token)
     flow.call("dashboard", token=alice_token)
 
+    # Alice turns 2FA on, logs in with codes (and a wrong one), passes a step-up with a
+    # recovery code, and sends codes where they do not belong
+    spare_codes = _two_factor_flow(flow, alice_token)
+
     # Bob stores a Binance key and trades live
     key = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
     assert flow.call("api_keys_put", token=bob_token, body=key).status == 200
@@ -159,11 +181,15 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     # Bob's sealed key copied into Alice's row: refused (400) and marked invalid, and neither
     # the ciphertexts nor either key shows up anywhere
     alice_key = {"api_key": ALICE_API_KEY, "api_secret": ALICE_API_SECRET, "testnet": True}
-    assert flow.call("api_keys_put", token=alice_token, body=alice_key).status == 200
+    # (her step-ups with recovery codes: her TOTP secret was re-sealed by the rotation too)
+    step_up = {"X-OTP": spare_codes[0]}
+    put = flow.call("api_keys_put", token=alice_token, body=alice_key, headers=step_up)
+    assert put.status == 200
     _copy_sealed_key(flow, "bob@example.com", "alice@example.com")
     assert flow.call("trades_create", token=alice_token, body=market_buy).status == 400
     assert flow.call("dashboard", token=alice_token).status == 400
-    assert flow.call("api_keys_delete", token=alice_token).status == 204
+    step_up = {"X-OTP": spare_codes[1]}
+    assert flow.call("api_keys_delete", token=alice_token, headers=step_up).status == 204
 
     # A key whose secret Binance refuses: the trade is rejected with Binance's reason
     refused = {"api_key": API_KEY, "api_secret": WRONG_SECRET, "testnet": True}
@@ -199,6 +225,41 @@ def _copy_sealed_key(flow: Flow, source: str, target: str) -> None:
                 api_secret_encrypted=stolen.api_secret_encrypted,
             )
         )
+
+
+def _two_factor_flow(flow: Flow, token: str) -> list[str]:
+    """Alice's 2FA story; returns the recovery codes it left unused."""
+    secret = totp.decode_secret(flow.call("twofa_start", token=token).body["secret"])
+    now = totp.step_at(time.time())
+    confirm = {"otp": totp.code_at(secret, now)}
+    codes = flow.call("twofa_confirm", token=token, body=confirm).body["recovery_codes"]
+    login = {"email": "alice@example.com", "password": ALICE_PASSWORD}
+    assert flow.call("auth_login", body=login).status == 401  # otp-required
+    assert (
+        flow.call("auth_login", body={**login, "otp": totp.code_at(secret, now + 5)}).status == 401
+    )
+    assert flow.call("auth_login", body={**login, "otp": codes[0]}).status == 200
+    assert flow.call("auth_login", body={**login, "otp": codes[0]}).status == 401  # used
+    assert (
+        flow.call("auth_login", body={**login, "otp": totp.code_at(secret, now + 1)}).status == 200
+    )
+    typed = codes[6].replace("-", "").lower()
+    assert flow.call("auth_login", body={**login, "otp": typed}).status == 200
+    assert flow.call("auth_login", body={**login, "otp": typed}).status == 401  # used
+    step_up = {"X-OTP": codes[1]}
+    assert flow.call("api_keys_delete", token=token, headers=step_up).status == 204
+    assert flow.call("api_keys_delete", token=token, headers=step_up).status == 401  # used
+    flow.call("api_keys_delete", token=token, headers={"X-OTP": codes[2] * 2})
+    flow.call("twofa_confirm", token=token, body={"otp": codes[3] * 2})
+    flow.call("auth_login", body=f'{{"email": "alice@example.com", "otp": "{codes[4]}"')
+    flow.call(
+        "twofa_disable",
+        token=token,
+        body={"password": GUESSED_PASSWORD},
+        headers={"X-OTP": codes[5]},
+    )
+    flow.call("twofa_start", token=token)  # 409: already on
+    return codes[7:]
 
 
 def _pieces(secret: str) -> set[str]:
@@ -259,10 +320,11 @@ def test_no_secret_in_any_log_line_response_or_error(
         )
         types = {e.type for e in events}
     assert {"login", "login_failed", "key_stored", "key_deleted", "order_placed"} <= types
+    assert "2fa_enabled" in types
     assert _leaks(trail, flow.secrets) == []
 
 
-def test_the_database_holds_api_secrets_only_as_sealed_envelopes(
+def test_the_database_holds_api_and_totp_secrets_only_as_sealed_envelopes(
     binance_fake: BinanceFake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     flow = Flow()
@@ -271,10 +333,16 @@ def test_the_database_holds_api_secrets_only_as_sealed_envelopes(
     token = flow.call("auth_login", body=register).body["access_token"]
     key = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
     assert flow.call("api_keys_put", token=token, body=key).status == 200
+    totp_secret = flow.call("twofa_start", token=token).body["secret"]
+    first_code = totp.code_at(totp.decode_secret(totp_secret), totp.step_at(time.time()))
+    confirm = flow.call("twofa_confirm", token=token, body={"otp": first_code})
+    codes = confirm.body["recovery_codes"]
 
     with unit_of_work() as session:
         credential = session.scalars(select(ApiCredential)).one()
         tokens = credential.api_key_encrypted, credential.api_secret_encrypted
+        sealed_totp_secret = session.scalars(select(TwoFactor.secret_encrypted)).one()
+        code_hashes = set(session.scalars(select(RecoveryCode.code_hash)))
         text = [
             str(value)
             for table in Base.metadata.sorted_tables
@@ -292,11 +360,21 @@ def test_the_database_holds_api_secrets_only_as_sealed_envelopes(
     ]
     assert opened == [API_KEY, API_SECRET]
     assert credential.api_key_hint == f"{API_KEY[:4]}…{API_KEY[-4:]}"
-    # And no text column anywhere holds a plaintext secret, password or token
+    # The TOTP secret sealed to its user too; the recovery codes as SHA-256 of user id and code
+    user_id = flow.replies[0][1].body["id"]
+    assert sealed_totp_secret.startswith("v2.")
+    context = {"user_id": user_id, "purpose": "totp"}
+    assert unseal(sealed_totp_secret, context).get_secret_value() == totp_secret
+    assert code_hashes == {recovery.code_hash(user_id, code) for code in codes}
+    # And no text column anywhere holds a plaintext secret, password, token or code
     secrets = {
         "key": API_KEY,
         "secret": API_SECRET,
         "password": ALICE_PASSWORD,
         "token": token.rsplit(".", 1)[-1],
+        "TOTP secret": totp_secret,
     }
+    for number, code in enumerate(codes):
+        secrets[f"recovery code {number}"] = code
+        secrets[f"recovery code {number} without dashes"] = code.replace("-", "")
     assert _leaks("\n".join(text), secrets) == []

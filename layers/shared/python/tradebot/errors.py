@@ -50,6 +50,13 @@ class NotAuthenticated(DomainError):
     title = "Not authenticated"
 
 
+class OtpRequired(NotAuthenticated):
+    """Two-factor authentication is on: this call needs a current one-time code (or an unused
+    recovery code), and none, or a wrong or used one, came with it."""
+
+    title = "OTP required"
+
+
 class NotFound(DomainError):
     status = 404
     title = "Not found"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from tradebot.twofactor.schemas import OTP_DESCRIPTION, OTP_MAX_LENGTH
 
 # A pragmatic address check (RFC 5321 lengths, one @, a dotted domain); deliverability is the
 # confirmation mail's job, not a regex's.
@@ -35,6 +37,18 @@ class Credentials(BaseModel):
         return value
 
 
+class LoginRequest(Credentials):
+    """Email and password and, where two-factor authentication is on, a one-time code."""
+
+    otp: SecretStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=OTP_MAX_LENGTH,
+        description=f"{OTP_DESCRIPTION}; needed where two-factor authentication is on",
+        examples=["123456"],
+    )
+
+
 class UserCreated(BaseModel):
     id: str
     email: str
@@ -50,3 +64,4 @@ class UserPublic(BaseModel):
     id: str
     email: str
     trading_mode: TradingMode
+    two_factor: bool = Field(default=False, description="Two-factor authentication is on")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,7 +16,13 @@ from tradebot.auth.passwords import (
     password_problem,
     verify_password,
 )
-from tradebot.auth.schemas import AccessToken, Credentials, UserCreated, UserPublic
+from tradebot.auth.schemas import (
+    AccessToken,
+    Credentials,
+    LoginRequest,
+    UserCreated,
+    UserPublic,
+)
 from tradebot.auth.tokens import issue_access_token
 from tradebot.cache.lockout import (
     LockoutPolicy,
@@ -22,9 +30,11 @@ from tradebot.cache.lockout import (
     clear_login_failures,
     record_login_failure,
 )
-from tradebot.db.models import ApiCredential, User
-from tradebot.errors import Conflict, InvalidInput, NotAuthenticated
+from tradebot.db.models import ApiCredential, TwoFactor, User
+from tradebot.errors import Conflict, InvalidInput, NotAuthenticated, OtpRequired
 from tradebot.settings import get_settings
+from tradebot.twofactor import service as two_factor
+from tradebot.twofactor.service import Clock
 
 
 def register(session: Session, credentials: Credentials) -> UserCreated:
@@ -43,7 +53,9 @@ def register(session: Session, credentials: Credentials) -> UserCreated:
     return UserCreated(id=user.id, email=user.email)
 
 
-def login(session: Session, credentials: Credentials, address: str) -> AccessToken:
+def login(
+    session: Session, credentials: LoginRequest, address: str, clock: Clock = time.time
+) -> AccessToken:
     """An access token for valid credentials; one generic 401 otherwise.
 
     A missing user is verified against a dummy hash, so the response takes the same time
@@ -53,6 +65,10 @@ def login(session: Session, credentials: Credentials, address: str) -> AccessTok
     lockout that grows with each one (tradebot.cache.lockout); a successful login starts the
     pair's count again. Both outcomes are security events of the user (an unknown email
     records none).
+
+    Where the user turned 2FA on, the right password alone is a 401 `otp-required` (only then:
+    a wrong password never tells whether 2FA is on), and `otp` must be a current code or an
+    unused recovery code; a wrong one counts as a failed login like a wrong password.
     """
     ledger = DatabaseLedger(session)
     check_login(credentials.email, address, ledger)
@@ -71,18 +87,49 @@ def login(session: Session, credentials: Credentials, address: str) -> AccessTok
         # before the 401 rolls the request back.
         session.commit()
         raise NotAuthenticated("Invalid email or password")
+    detail = _second_factor(session, row.id, credentials, address, clock)
     clear_login_failures(credentials.email, address, ledger)
-    record_event(session, row.id, "login")
+    record_event(session, row.id, "login", detail=detail)
     token = issue_access_token(row.id)
     return AccessToken(access_token=token.access_token, expires_in=token.expires_in)
+
+
+def _second_factor(
+    session: Session, user_id: str, credentials: LoginRequest, address: str, clock: Clock
+) -> str | None:
+    """Check (and use up) the login's one-time code where 2FA is on; the login event's detail."""
+    if not two_factor.is_enabled(session, user_id):
+        return None
+    if credentials.otp is None:
+        # Not a guess, but the usual first step of a two-step login form: not counted.
+        raise OtpRequired(
+            "Two-factor authentication is on: send the current code of your authenticator app "
+            "(or an unused recovery code) as otp"
+        )
+    factor = two_factor.accept_code(session, user_id, credentials.otp.get_secret_value(), clock)
+    if factor is None:
+        policy = LockoutPolicy.from_settings(get_settings())
+        record_login_failure(credentials.email, address, policy, DatabaseLedger(session))
+        record_event(session, user_id, "login_failed", detail="wrong one-time code")
+        session.commit()
+        raise OtpRequired("The one-time code is wrong or was already used")
+    return "with a recovery code" if factor == "recovery_code" else None
 
 
 def current_user(session: Session, user_id: str) -> UserPublic:
     """The user behind a token, with their trading mode (live once a key is stored)."""
     has_key = exists().where(ApiCredential.user_id == User.id)
+    has_2fa = exists().where(TwoFactor.user_id == User.id, TwoFactor.enabled_at.is_not(None))
     row = session.execute(
-        select(User.id, User.email, has_key.label("live")).where(User.id == user_id)
+        select(User.id, User.email, has_key.label("live"), has_2fa.label("two_factor")).where(
+            User.id == user_id
+        )
     ).first()
     if row is None:
         raise NotAuthenticated("Invalid or expired access token")
-    return UserPublic(id=row.id, email=row.email, trading_mode="live" if row.live else "paper")
+    return UserPublic(
+        id=row.id,
+        email=row.email,
+        trading_mode="live" if row.live else "paper",
+        two_factor=bool(row.two_factor),
+    )

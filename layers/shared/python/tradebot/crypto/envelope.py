@@ -274,10 +274,13 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def seal(plaintext: str, context: Context) -> str:
-    """A v2 token of `plaintext` that opens only under the same `context`."""
+def seal(plaintext: str, context: Context, wrapping: WrappingKey | None = None) -> str:
+    """A v2 token of `plaintext` that opens only under the same `context`.
+
+    `wrapping`: the key that wraps its data key; by default `wrapping_key()`.
+    """
     aad = canonical(context)
-    wrapping = wrapping_key()
+    wrapping = wrapping or wrapping_key()
     data_key, key_id, wrapped = wrapping.new_data_key(context)
     name = key_id.encode()
     header = struct.pack(">BH", wrapping.provider, len(name)) + name

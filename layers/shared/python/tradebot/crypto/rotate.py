@@ -12,7 +12,7 @@ deploy, run this, then drop the old key. Each row is rewritten in its own short 
 Moving to another KMS key (rather than KMS's own yearly rotation, which needs nothing from us):
 keep kms:Decrypt on the old key for the openers until this has run.
 A row that does not open for its owner (copied from another row) is not re-sealed: it is marked
-invalid, as reading it would.
+invalid, as reading it would. TOTP secrets (sealed with the local master key) are re-sealed too.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from sqlalchemy import select
 from tradebot.accounts.sealing import KeyNotBound, invalidate_unbound, open_value, seal_value
 from tradebot.crypto.envelope import is_sealed
 from tradebot.db.engine import unit_of_work
-from tradebot.db.models import ApiCredential
+from tradebot.db.models import ApiCredential, TwoFactor
+from tradebot.twofactor.service import seal_secret, unseal_secret
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class RotationReport:
     rewritten: int = 0
     from_fernet: int = 0
     refused: int = 0
+    second_factors: int = 0  # TOTP secrets re-sealed under the newest local master key
 
     def as_dict(self) -> dict[str, int]:
         """The counts, as the rotate_keys function returns them."""
@@ -76,12 +78,28 @@ def rotate_all() -> RotationReport:
             )
             rewritten += 1
             from_fernet += legacy
-    return RotationReport(len(ids), rewritten, from_fernet, refused)
+    return RotationReport(len(ids), rewritten, from_fernet, refused, _reseal_second_factors())
+
+
+def _reseal_second_factors() -> int:
+    """Re-seal every TOTP secret under the newest local master key (they are sealed with the
+    local key, which FERNET_KEYS derives: dropping an old key must not turn 2FA off)."""
+    with unit_of_work() as session:
+        user_ids = list(session.scalars(select(TwoFactor.user_id)))
+    for user_id in user_ids:
+        with unit_of_work() as session:
+            row = session.get(TwoFactor, user_id, with_for_update=True)
+            if row is not None:
+                row.secret_encrypted = seal_secret(
+                    user_id, unseal_secret(user_id, row.secret_encrypted)
+                )
+    return len(user_ids)
 
 
 if __name__ == "__main__":
     report = rotate_all()
     print(
         f"re-sealed {report.rewritten} of {report.credentials} credential(s) under the current "
-        f"key ({report.from_fernet} from Fernet); {report.refused} refused and marked invalid"
+        f"key ({report.from_fernet} from Fernet); {report.refused} refused and marked invalid; "
+        f"{report.second_factors} TOTP secret(s) re-sealed"
     )

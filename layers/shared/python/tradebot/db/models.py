@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models: users, API credentials, trades, risk limits, paper balances, notes and
-their tags, security events, failed logins counted while Redis is down."""
+their tags, security events, second factors and recovery codes, failed logins counted while
+Redis is down."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -272,6 +274,35 @@ class LoginFailures(Base):
     locked_until: Mapped[datetime] = mapped_column(UtcDateTime)
     strikes: Mapped[int] = mapped_column(Integer, default=0)
     strikes_until: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TwoFactor(Base):
+    """A user's TOTP secret, encrypted: an enrolment until confirmed, then 2FA is on."""
+
+    __tablename__ = "two_factor"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None: not confirmed yet
+    # The time step of the last code accepted: only a later step's code is accepted next, so
+    # no code is ever accepted twice (raised by a conditional UPDATE, never read-then-written).
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code of a user, stored only as a hash."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 # Newest-first listing of one user's trades is the hottest query: index it in that order.

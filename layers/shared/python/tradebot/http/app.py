@@ -46,7 +46,7 @@ def create_app(routers: Iterable[APIRouter], *, docs: bool = False) -> FastAPI:
         StrictCors,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-OTP", "X-Request-Id"],
         expose_headers=["X-Request-Id", "Retry-After"],
         max_age=600,
     )

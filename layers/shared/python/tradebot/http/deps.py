@@ -1,11 +1,11 @@
-"""Request dependencies: the authenticated user and per-route rate limiting."""
+"""Request dependencies: the authenticated user, the step-up code and per-route rate limiting."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tradebot.auth.tokens import verify_access_token
@@ -14,6 +14,7 @@ from tradebot.errors import NotAuthenticated
 from tradebot.http.routes import Route
 from tradebot.observability import logger
 from tradebot.settings import get_settings
+from tradebot.twofactor.schemas import OTP_DESCRIPTION, OTP_MAX_LENGTH
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
 
@@ -31,6 +32,23 @@ def authenticated_user_id(
 
 
 UserId = Annotated[str, Depends(authenticated_user_id)]
+
+
+def step_up_otp(
+    x_otp: Annotated[
+        str | None,
+        Header(
+            alias="X-OTP",
+            max_length=OTP_MAX_LENGTH,
+            description=f"{OTP_DESCRIPTION}: needed where two-factor authentication is on",
+        ),
+    ] = None,
+) -> str | None:
+    """The step-up one-time code of the `X-OTP` header, if the caller sent one."""
+    return x_otp
+
+
+Otp = Annotated[str | None, Depends(step_up_otp)]
 
 
 def source_address(request: Request) -> str:

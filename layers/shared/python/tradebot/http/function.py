@@ -30,6 +30,14 @@ _FAILURES: dict[int, str] = {
     503: "A dependency (database, cache, queue or exchange) is unavailable; retry later",
 }
 _WITH_BODY = ("POST", "PUT", "PATCH")
+_WRONG_LOGIN = (
+    "Wrong email or password; or, the password being right and two-factor authentication on, "
+    "otp is missing, wrong or already used (type urn:tradebot:problem:otp-required)"
+)
+_STEP_UP_FAILURE = (
+    "or, where two-factor authentication is on, X-OTP is missing, wrong or already used "
+    "(type urn:tradebot:problem:otp-required)"
+)
 
 
 def _documented_failures(route: Route) -> dict[int | str, dict[str, Any]]:
@@ -46,7 +54,9 @@ def _documented_failures(route: Route) -> dict[int | str, dict[str, Any]]:
     for status in sorted(statuses):
         # Without a token to check, the only 401 is login's wrong email or password.
         wrong_login = status == 401 and not route.auth
-        description = "Wrong email or password" if wrong_login else _FAILURES[status]
+        description = _WRONG_LOGIN if wrong_login else _FAILURES[status]
+        if status == 401 and route.step_up:
+            description += f"; {_STEP_UP_FAILURE}"
         failures[status] = {
             "description": description,
             "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},

@@ -29,6 +29,9 @@ class Route:
     tag: str = "account"
     # Route-specific failures for the OpenAPI document (401/404/413/422/429/503 are derived).
     failures: tuple[int, ...] = ()
+    # Where the user turned 2FA on, the call (or, for limits, loosening them) needs a one-time
+    # code in the X-OTP header (tradebot.auth.stepup).
+    step_up: bool = False
 
     @property
     def calls_exchange(self) -> bool:
@@ -54,18 +57,27 @@ ROUTES: tuple[Route, ...] = (
           auth=False, throttle="auth", tag="auth", failures=(401,)),
     Route("auth_me", "GET", "/api/auth/me", "Who am I", tag="auth"),
     Route("api_keys_put", "PUT", "/api/account/api-keys", "Store a Binance key, encrypted",
-          throttle="write", failures=(409,)),
+          throttle="write", failures=(409,), step_up=True),
     Route("api_keys_get", "GET", "/api/account/api-keys", "The stored key, masked",
           failures=(404,)),
     Route("api_keys_delete", "DELETE", "/api/account/api-keys", "Forget the key",
-          throttle="write", status_code=204, failures=(409,)),
+          throttle="write", status_code=204, failures=(409,), step_up=True),
     Route("account_events", "GET", "/api/account/events", "My security events, newest first"),
     Route("limits_get", "GET", "/api/account/limits", "My risk limits and kill switch"),
     # "auth": a request flood on the write class must not lock the kill switch out, and the
     # password that loosening a limit needs is guessed no faster than at login.
     Route("limits_put", "PUT", "/api/account/limits",
           "Change my risk limits or pause trading (loosening needs the password)",
-          throttle="auth", failures=(401,)),
+          throttle="auth", failures=(401,), step_up=True),
+    Route("twofa_start", "POST", "/api/account/2fa", "Start two-factor enrolment (TOTP)",
+          throttle="write", failures=(409,)),
+    Route("twofa_confirm", "POST", "/api/account/2fa/confirm",
+          "Confirm the enrolment with a code: 2FA is on, here are the recovery codes",
+          throttle="write", failures=(409,)),
+    # "auth": the password is checked (and guessed no faster than at login).
+    Route("twofa_disable", "DELETE", "/api/account/2fa",
+          "Turn two-factor authentication off (password and X-OTP)",
+          throttle="auth", status_code=204, failures=(413,), step_up=True),
     Route("notes_list", "GET", "/api/notes", "My journal, pinned first then newest", tag="notes"),
     Route("notes_create", "POST", "/api/notes", "Write a note",
           throttle="write", status_code=201, tag="notes"),

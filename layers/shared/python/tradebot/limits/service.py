@@ -18,10 +18,10 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from tradebot.audit.events import record_event
-from tradebot.auth.passwords import verify_password
-from tradebot.db.models import RiskLimits, Trade, User, utcnow
+from tradebot.auth.stepup import require_step_up
+from tradebot.db.models import RiskLimits, Trade, utcnow
 from tradebot.db.types import UtcDateTime
-from tradebot.errors import LimitExceeded, NotAuthenticated, OrderRateExceeded, TradingPaused
+from tradebot.errors import LimitExceeded, OrderRateExceeded, TradingPaused
 from tradebot.limits.schemas import LimitsPublic, LimitsUpdate
 from tradebot.orders.schemas import plain
 from tradebot.orders.state import MAY_BE_OPEN
@@ -80,32 +80,23 @@ def lock_limits(session: Session, user_id: str) -> RiskLimits:
     return row
 
 
-def require_step_up(session: Session, user_id: str, password: str | None) -> None:
-    """401 unless `password` is the user's: loosening a limit must not need only a token.
-
-    The seam for the second factor: where 2FA is on, the X-OTP check belongs here too.
-    """
-    if password is None:
-        raise NotAuthenticated("Raising a limit or unpausing needs your password")
-    password_hash = session.scalar(select(User.password_hash).where(User.id == user_id))
-    if password_hash is None or not verify_password(password_hash, password):
-        raise NotAuthenticated("The password is wrong")
-
-
 def _loosens(name: str, value: Any, current: LimitsPublic) -> bool:
     if name == "trading_paused":
         return current.trading_paused and not value
     return bool(value > getattr(current, name))
 
 
-def update_limits(session: Session, user_id: str, body: LimitsUpdate) -> LimitsPublic:
-    """Apply the limits the request sets: tightening at once, loosening after `require_step_up`."""
+def update_limits(
+    session: Session, user_id: str, body: LimitsUpdate, otp: str | None = None
+) -> LimitsPublic:
+    """Apply the limits the request sets: tightening at once, loosening after the step-up
+    (the password, and where 2FA is on the one-time code `otp`)."""
     row = lock_limits(session, user_id)
     changes = body.changes()
     current = effective_limits(row)
     if any(_loosens(name, value, current) for name, value in changes.items()):
         password = body.password.get_secret_value() if body.password is not None else None
-        require_step_up(session, user_id, password)
+        require_step_up(session, user_id, password=password, otp=otp, password_required=True)
     for name, value in changes.items():
         setattr(row, name, value)
     row.updated_at = utcnow()
