@@ -34,6 +34,7 @@ CALLS_PER_USER_PER_DAY = {
     "dashboard": 120,
     "trades_list": 30,
     "market_price": 20,
+    "market_price_history": 20,  # the dashboard's charts, one per held symbol
     "trades_get": 10,
     "trades_create": 10,
     "trades_cancel": 2,
