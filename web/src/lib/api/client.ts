@@ -21,7 +21,11 @@ const auth: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: globalThis.location?.origin ?? '' });
+export const api = createClient<paths>({
+  baseUrl: globalThis.location?.origin ?? '',
+  // Looked up on each call (not captured once), so tests can stand in for the network.
+  fetch: (request) => globalThis.fetch(request),
+});
 api.use(auth);
 
 /** The data of an openapi-fetch result, or its problem thrown as an ApiError. */
