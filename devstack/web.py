@@ -12,6 +12,7 @@ from pathlib import Path
 
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from tradebot.http.middleware import WEB_APP_CSP as APP_CSP
 
 from devstack.functions import ROOT
 
@@ -19,12 +20,6 @@ WEB_DIST = ROOT / "web" / "dist"
 API_PATHS = ("/health", "/openapi.json")
 API_PREFIXES = ("/api/", "/docs")
 
-# Everything from this origin, nothing inline, no plugins, no framing; the API on the same origin.
-APP_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 APP_HEADERS = {
     "content-security-policy": APP_CSP,
     "strict-transport-security": "max-age=63072000; includeSubDomains",
