@@ -1,5 +1,6 @@
 import { Balances, Positions, Summary } from '../features/dashboard/Portfolio';
 import { useDashboard } from '../features/dashboard/api';
+import { OpenOrders } from '../features/dashboard/OpenOrders';
 import { Watchlist } from '../features/dashboard/Watchlist';
 import { PriceChart } from '../features/market/PriceChart';
 import { FormError } from '../components/Field';
@@ -26,6 +27,10 @@ export default function DashboardPage() {
       <section className="card" aria-labelledby="positions-title">
         <h2 id="positions-title">Positions</h2>
         {data && <Positions positions={data.positions} />}
+      </section>
+      <section className="card" aria-labelledby="open-title">
+        <h2 id="open-title">Open orders</h2>
+        <OpenOrders />
       </section>
       <section className="card" aria-labelledby="charts-title">
         <h2 id="charts-title">Charts</h2>
