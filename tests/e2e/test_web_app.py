@@ -16,6 +16,8 @@ import pytest
 
 from devstack.web import WEB_DIST
 from tests.e2e.test_local_stack import ROOT, Stack, start_stack
+from tests.fakes.binance_server import BinanceFake
+from tests.trading_support import API_KEY, API_SECRET
 
 WEB = ROOT / "web"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -58,9 +60,18 @@ def test_every_page_is_its_own_chunk() -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def binance() -> Iterator[BinanceFake]:
+    """The Binance fake the stack sends a stored key's calls to (the testnet badge's test)."""
+    with BinanceFake(api_key=API_KEY, api_secret=API_SECRET) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, binance: BinanceFake) -> Iterator[Stack]:
     _built()
-    running = start_stack(tmp_path_factory.mktemp("web-stack"))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("BINANCE_BASE_URL", binance.base_url)  # read by the stack at start
+        running = start_stack(tmp_path_factory.mktemp("web-stack"))
     try:
         running.wait_until_healthy()
         yield running
@@ -80,6 +91,8 @@ def test_a_trader_clicks_through_the_app_in_chromium(stack: Stack, tmp_path: Pat
         "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
         "SCREENSHOT": os.environ.get("SCREENSHOT", str(tmp_path / "dashboard.png")),
         "CI": "1",
+        "E2E_BINANCE_KEY": API_KEY,
+        "E2E_BINANCE_SECRET": API_SECRET,
     }
     result = subprocess.run(
         [npx, "playwright", "test"],
@@ -92,4 +105,4 @@ def test_a_trader_clicks_through_the_app_in_chromium(stack: Stack, tmp_path: Pat
     )
     report = result.stdout[-6000:] + result.stderr[-3000:]
     assert result.returncode == 0, f"{report}\n--- stack log ---\n{stack.output()[-4000:]}"
-    assert "3 passed" in result.stdout, report
+    assert "4 passed" in result.stdout, report

@@ -109,3 +109,30 @@ test('unknown app paths are the app, API paths stay JSON problems', async ({ pag
   await page.goto('/journal');
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
 });
+
+test('storing a testnet key turns the badge to testnet; deleting it back to paper', async ({ page }) => {
+  const key = process.env.E2E_BINANCE_KEY;
+  const secret = process.env.E2E_BINANCE_SECRET;
+  test.skip(!key || !secret, 'needs the Binance fake (tests/e2e/test_web_app.py starts it)');
+  await page.goto('/');
+  await page.getByRole('button', { name: 'New here? Create an account' }).click();
+  await page.getByLabel('Email').fill(`keys-${Date.now()}@example.com`);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByTestId('mode-badge')).toHaveText(/PAPER/);
+
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
+  await page.getByLabel('API key').fill(key!);
+  await page.getByLabel('API secret').fill(secret!);
+  await expect(page.getByLabel('Testnet key (no real money)')).toBeChecked();
+  await page.getByRole('button', { name: 'Store key' }).click();
+  await expect(page.getByTestId('mode-badge')).toHaveText(/TESTNET/);
+  await expect(page.locator('code', { hasText: key!.slice(0, 4) })).toBeVisible(); // the masked hint
+  await expect(page.getByText(key!)).toHaveCount(0); // never the whole key
+
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByRole('button', { name: 'Delete key' }).click();
+  await expect(page.getByTestId('mode-badge')).toHaveText(/PAPER/);
+  await expect(page.getByRole('cell', { name: 'key stored', exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'key deleted', exact: true })).toBeVisible();
+});
