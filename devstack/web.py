@@ -17,8 +17,8 @@ from tradebot.http.middleware import WEB_APP_CSP as APP_CSP
 from devstack.functions import ROOT
 
 WEB_DIST = ROOT / "web" / "dist"
-API_PATHS = ("/health", "/openapi.json")
-API_PREFIXES = ("/api/", "/docs")
+API_PATHS = ("/api", "/health", "/docs", "/openapi.json")
+API_PREFIXES = ("/api/", "/docs/")
 
 APP_HEADERS = {
     "content-security-policy": APP_CSP,
@@ -36,7 +36,7 @@ REVALIDATE = "no-cache"  # index.html and sw.js: always the newest build
 
 def is_api_path(path: str) -> bool:
     """Whether the API answers `path` (its 404s stay problem+json, never the app)."""
-    return path == "/api" or path in API_PATHS or path.startswith(API_PREFIXES)
+    return path in API_PATHS or path.startswith(API_PREFIXES)
 
 
 class WebApp:

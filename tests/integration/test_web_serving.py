@@ -28,7 +28,9 @@ def client(dist: Path) -> TestClient:
     return TestClient(with_web_app(build_local_app(), dist))
 
 
-@pytest.mark.parametrize("path", ["/", "/orders", "/trade", "/journal/anything?trade=1"])
+@pytest.mark.parametrize(
+    "path", ["/", "/orders", "/trade", "/journal/anything?trade=1", "/apikeys", "/docsearch"]
+)
 def test_every_app_path_is_the_app_with_its_own_csp_and_no_caching(
     client: TestClient, path: str
 ) -> None:
