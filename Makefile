@@ -96,7 +96,7 @@ rotate: venv
 ## CloudFormation templates into cdk.out/, offline: no AWS account, no Docker, no CDK CLI.
 ## Builds the layer for Lambda (pip wheels, cached in build/) and runs the cdk-nag checks.
 ## Override context like the CLI does: make synth CDK_CONTEXT_JSON='{"multiAz": true}'
-synth: venv
+synth: venv web-build
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_OUTDIR=cdk.out $(PY) cdk/app.py
 	@ls cdk.out/*.template.json
 

@@ -10,15 +10,20 @@ API 404 stays the API's problem+json (a distribution-wide error page would rewri
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 from tradebot.http.middleware import WEB_APP_CSP as APP_CSP
 
 from tradebot_cdk.nag import acknowledge
+
+WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 ONE_YEAR = Duration.days(365)
 
@@ -39,7 +44,13 @@ class WebHosting(Construct):
     """The bucket the built app is uploaded to and the distribution in front of it and the API."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, rest_api: apigw.RestApi, retain: bool
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        rest_api: apigw.RestApi,
+        retain: bool,
+        dist: Path = WEB_DIST,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
@@ -158,9 +169,71 @@ class WebHosting(Construct):
         self.url = f"https://{self.distribution.distribution_domain_name}"
         CfnOutput(self, "WebUrl", value=self.url, description="The web app (and /api) URL")
         CfnOutput(self, "WebBucketName", value=self.bucket.bucket_name)
+        self.deployments = self._upload(dist) if (dist / "index.html").is_file() else []
         self._acknowledge()
 
+    def _upload(self, dist: Path) -> list[s3deploy.BucketDeployment]:
+        """The built app (`make web-build`; `make synth` builds it), uploaded on each deploy.
+
+        Hashed assets first, cached for a year and never pruned (a browser holding the previous
+        index.html still finds its chunks); then the shell, revalidated on every visit, and its
+        paths invalidated on the distribution.
+        """
+        assets = s3deploy.BucketDeployment(
+            self,
+            "UploadAssets",
+            sources=[s3deploy.Source.asset(str(dist / "assets"))],
+            destination_bucket=self.bucket,
+            destination_key_prefix="assets/",
+            cache_control=[
+                s3deploy.CacheControl.from_string("public, max-age=31536000, immutable")
+            ],
+            prune=False,
+            memory_limit=256,
+        )
+        shell = s3deploy.BucketDeployment(
+            self,
+            "UploadShell",
+            sources=[s3deploy.Source.asset(str(dist), exclude=["assets", "assets/*"])],
+            destination_bucket=self.bucket,
+            cache_control=[s3deploy.CacheControl.no_cache()],
+            prune=False,
+            memory_limit=256,
+            distribution=self.distribution,
+            distribution_paths=["/", "/index.html", "/sw.js"],
+        )
+        shell.node.add_dependency(assets)
+        return [assets, shell]
+
+    def _acknowledge_upload(self) -> None:
+        """The upload runs CDK's own BucketDeployment function (one per stack, at deploy time)."""
+        stack = Stack.of(self)
+        (upload,) = [
+            c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")
+        ]
+        why = (
+            "CDK's BucketDeployment function, run by CloudFormation at deploy time only: it "
+            "copies the build from the CDK asset bucket into the web bucket, deletes nothing "
+            "(prune is off) and invalidates the shell's paths, with the grants CDK scopes to "
+            "those two buckets and the distribution"
+        )
+        for rule in (
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
+            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+            "AwsSolutions-IAM5[Resource::<WebBucketE51352C0.Arn>/*]",
+            "AwsSolutions-IAM5[Resource::*]",
+            "AwsSolutions-L1",
+        ):
+            acknowledge(upload, rule, why)
+
     def _acknowledge(self) -> None:
+        if self.deployments:
+            self._acknowledge_upload()
         acknowledge(
             self.bucket,
             "AwsSolutions-S1",

@@ -115,3 +115,18 @@ def test_the_web_url_is_an_output(synth: Synth) -> None:
     outputs = synth.template["Outputs"]
     (url,) = [v for k, v in outputs.items() if k.startswith("WebWebUrl")]
     assert "https://" in json.dumps(url["Value"])
+
+
+def test_each_deploy_uploads_the_build_assets_for_a_year_and_the_shell_revalidated(
+    synth: Synth,
+) -> None:
+    uploads = {
+        k: v["Properties"] for k, v in synth.of_type("Custom::CDKBucketDeployment").items()
+    }
+    (assets,) = [u for u in uploads.values() if u.get("DestinationBucketKeyPrefix") == "assets/"]
+    (shell,) = [u for u in uploads.values() if "DistributionPaths" in u]
+
+    assert assets["SystemMetadata"]["cache-control"] == "public, max-age=31536000, immutable"
+    assert shell["SystemMetadata"]["cache-control"] == "no-cache"
+    assert assets["Prune"] is False and shell["Prune"] is False  # old chunks stay for old tabs
+    assert set(shell["DistributionPaths"]) == {"/", "/index.html", "/sw.js"}
