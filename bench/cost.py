@@ -25,7 +25,7 @@ FIXED_MONTHLY = {
     "CloudWatch logs and alarms (approx.)": 5.0,
     # ~100 KB gzipped app shell per visit, then cached assets; API calls pass through uncached
     # (CloudFront to API Gateway data transfer is free; $0.0075-0.01 per 10k HTTPS requests).
-    "CloudFront + S3 for the web app, 1000 users (approx.)": 3.0,
+    "CloudFront + S3 for the web app, 1000 users (approx.)": 3.8,
     # Off by default; with wafRateLimit set: $5 web ACL + $1 rule + $0.60 per million requests.
     "AWS WAF rate rule, off by default (on: ~$6 + $0.60/M requests)": 0.0,
 }
