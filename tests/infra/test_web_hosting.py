@@ -120,9 +120,7 @@ def test_the_web_url_is_an_output(synth: Synth) -> None:
 def test_each_deploy_uploads_the_build_assets_for_a_year_and_the_shell_revalidated(
     synth: Synth,
 ) -> None:
-    uploads = {
-        k: v["Properties"] for k, v in synth.of_type("Custom::CDKBucketDeployment").items()
-    }
+    uploads = {k: v["Properties"] for k, v in synth.of_type("Custom::CDKBucketDeployment").items()}
     (assets,) = [u for u in uploads.values() if u.get("DestinationBucketKeyPrefix") == "assets/"]
     (shell,) = [u for u in uploads.values() if "DistributionPaths" in u]
 
