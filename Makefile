@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv dev test unit chaos lint typecheck openapi invoke rotate migrate synth cfn-lint bench clean
+.PHONY: venv dev web web-build web-lint web-test web-e2e test unit chaos lint typecheck openapi invoke rotate migrate synth cfn-lint bench clean
 
 venv: $(STAMP)
 
@@ -16,12 +16,45 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-## The whole stack on http://127.0.0.1:8000 (SQLite, fakeredis, moto, simulated market).
-dev: venv
+## The whole stack on http://127.0.0.1:8000 (SQLite, fakeredis, moto, simulated market), the web
+## app at / (built first when its sources changed).
+dev: venv web-build
 	$(PY) -m devstack.dev
 
-## Lint, type-check, then every test tier.
-test: venv lint typecheck
+## The web app (web/): Node 20 and npm only; nothing downloads a browser.
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json web/package.json
+NPM := cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm
+CHROMIUM ?= /usr/bin/chromium
+
+$(WEB_DEPS): web/package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+
+web/dist/index.html: $(WEB_DEPS) $(WEB_SOURCES)
+	$(NPM) run --silent build
+
+web-build: web/dist/index.html
+
+## Vite's dev server on http://127.0.0.1:5173 with hot reload, /api proxied to `make dev`.
+web: $(WEB_DEPS)
+	$(NPM) run dev
+
+## ESLint, tsc --noEmit, and the generated client matches openapi.json.
+web-lint: $(WEB_DEPS)
+	$(NPM) run --silent lint
+	$(NPM) run --silent api:check
+
+## Vitest: the ticket's filter maths, decimal formatting, error mapping.
+web-test: $(WEB_DEPS)
+	$(NPM) run --silent test
+
+## Playwright with Debian's Chromium against a fresh local stack (tests/e2e/test_web_app.py).
+web-e2e: venv web-build
+	$(PY) -m pytest -q tests/e2e/test_web_app.py
+
+## Lint, type-check, then every test tier (the web app's unit tests and its end-to-end run too).
+test: venv lint typecheck web-test web-build
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 unit: venv
@@ -34,7 +67,7 @@ chaos: venv
 	$(PY) -m pytest -q -m chaos tests/chaos
 
 ## Ruff; bandit over our code; pip-audit over the layer's runtime pins (report-only offline).
-lint: venv
+lint: venv web-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/bandit -c pyproject.toml -q -r layers/shared/python/tradebot functions
@@ -44,8 +77,9 @@ typecheck: venv
 	$(VENV)/bin/mypy layers/shared/python/tradebot functions
 
 ## Regenerate openapi.json from the route table (a test checks it is current).
-openapi: venv
+openapi: venv $(WEB_DEPS)
 	$(PY) -m devstack.openapi > openapi.json
+	$(NPM) run --silent api
 
 ## Run one function in-process: make invoke FN=notes_create EVENT=events/notes_create.json
 invoke: venv
@@ -62,7 +96,7 @@ rotate: venv
 ## CloudFormation templates into cdk.out/, offline: no AWS account, no Docker, no CDK CLI.
 ## Builds the layer for Lambda (pip wheels, cached in build/) and runs the cdk-nag checks.
 ## Override context like the CLI does: make synth CDK_CONTEXT_JSON='{"multiAz": true}'
-synth: venv
+synth: venv web-build
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_OUTDIR=cdk.out $(PY) cdk/app.py
 	@ls cdk.out/*.template.json
 
@@ -78,4 +112,4 @@ bench: venv
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .data cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data cdk.out build .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist

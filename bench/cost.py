@@ -23,6 +23,12 @@ FIXED_MONTHLY = {
     "NAT gateway, one AZ, + a few GB (approx.)": 34.0,
     "Secrets Manager, 3 secrets (approx.)": 1.2,
     "CloudWatch logs and alarms (approx.)": 5.0,
+    # The alarm topic's key and the exchange-key key ($1 each) and, at worst, ~600k requests at
+    # $0.03 per 10k (docs/deploy.md); the data key cache makes most orders ask nothing.
+    "KMS keys and requests, worst case (approx.)": 3.8,
+    # ~100 KB gzipped app shell per visit, then cached assets; API calls pass through uncached
+    # (CloudFront to API Gateway data transfer is free; $0.0075-0.01 per 10k HTTPS requests).
+    "CloudFront + S3 for the web app, 1000 users (approx.)": 3.8,
     # Off by default; with wafRateLimit set: $5 web ACL + $1 rule + $0.60 per million requests.
     "AWS WAF rate rule, off by default (on: ~$6 + $0.60/M requests)": 0.0,
 }
@@ -34,6 +40,7 @@ CALLS_PER_USER_PER_DAY = {
     "dashboard": 120,
     "trades_list": 30,
     "market_price": 20,
+    "market_price_history": 20,  # the dashboard's charts, one per held symbol
     "trades_get": 10,
     "trades_create": 10,
     "trades_cancel": 2,

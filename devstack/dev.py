@@ -43,6 +43,7 @@ from devstack.aws import (
 from devstack.functions import load_function
 from devstack.ports import PortInUse, bind_port
 from devstack.server import build_local_app
+from devstack.web import WEB_DIST, with_web_app
 from devstack.workers import RECONCILE_RULE_ARN, OrderQueueConsumer, PriceSchedule
 
 THREAD_STOP_TIMEOUT_S = 10.0  # a worker mid-invocation gets this long to finish
@@ -67,6 +68,8 @@ class DevSettings(EnvSettings):
     # queue's maxReceiveCount must be this number.
     order_max_receives: Annotated[int, Field(ge=1, le=1000)] = MAX_RECEIVE_COUNT
     dev_data_dir: Path = DEFAULT_DATA_DIR
+    # The built web app (make dev builds it), served at / beside the API.
+    web_dist: Path = WEB_DIST
     log_level: str = "INFO"
 
 
@@ -115,12 +118,12 @@ def start_thread(
 class ApiServer:
     """uvicorn serving every route of the table, on a thread, so that signals stay ours."""
 
-    def __init__(self, sock: socket.socket, host: str) -> None:
+    def __init__(self, sock: socket.socket, host: str, web_dist: Path = WEB_DIST) -> None:
         self.sock = sock
         self.url = f"http://{host}:{sock.getsockname()[1]}"
         self.server = uvicorn.Server(
             uvicorn.Config(
-                build_local_app(),
+                with_web_app(build_local_app(), web_dist),
                 host=host,
                 port=sock.getsockname()[1],
                 log_config=None,  # uvicorn's lines in our one-line format
@@ -131,7 +134,9 @@ class ApiServer:
 
     def run(self, stopping: threading.Event) -> None:
         """Serve until `stop`; if uvicorn ends by itself, bring the whole stack down."""
-        log.info("api serving %s (Swagger UI at %s/docs)", self.url, self.url)
+        log.info(
+            "web app at %s/, api at %s/api (Swagger UI at %s/docs)", self.url, self.url, self.url
+        )
         try:
             self.server.run(sockets=[self.sock])
         finally:
@@ -175,6 +180,8 @@ def run(config: DevSettings, stopping: threading.Event) -> None:
         if not os.environ.get("DATABASE_URL"):
             config.dev_data_dir.mkdir(parents=True, exist_ok=True)
             os.environ["DATABASE_URL"] = f"sqlite:///{config.dev_data_dir / 'tradebot.db'}"
+        # A chart point every 10 s (60 s in AWS), so a fresh stack's charts fill within minutes.
+        os.environ.setdefault("PRICE_HISTORY_STEP_S", "10")
         get_settings.cache_clear()  # anything read before this point predates the variables
         migrate_database()
 
@@ -195,7 +202,7 @@ def run(config: DevSettings, stopping: threading.Event) -> None:
             label="reconcile",
         )
         start_thread("reconcile-schedule", reconciling.run, stopping, stack)
-        api = ApiServer(api_socket, config.host)
+        api = ApiServer(api_socket, config.host, config.web_dist)
         start_thread("api", lambda: api.run(stopping), stopping, stack)
         stack.callback(api.stop)  # the workers watch `stopping` themselves; uvicorn needs telling
 

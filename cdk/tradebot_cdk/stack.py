@@ -34,6 +34,7 @@ from tradebot_cdk.layer import SharedLayer, lambda_architecture
 from tradebot_cdk.monitoring import SERVICE_NAME, Monitoring, Watched
 from tradebot_cdk.network import Network
 from tradebot_cdk.retention import retention
+from tradebot_cdk.web import WebHosting
 from tradebot_cdk.workers import (
     VISIBILITY_PER_TIMEOUT,
     AppSecrets,
@@ -111,6 +112,9 @@ class TradebotStack(Stack):
             config=config,
             functions={name: fn.function for name, fn in self.functions.items()},
             log_retention=log_retention,
+        )
+        self.web = WebHosting(
+            self, "Web", rest_api=self.api.rest_api, retain=config.deletion_protection
         )
         self.monitoring = Monitoring(
             self,

@@ -77,6 +77,9 @@ def route_calls(note_id: str | None = None, trade_id: str | None = None) -> list
         RouteCall("market_symbols"),
         RouteCall("market_prices"),
         RouteCall("market_price", path_params={"symbol": "BTCUSDT"}),
+        RouteCall(
+            "market_price_history", path_params={"symbol": "BTCUSDT"}, query={"window": "1h"}
+        ),
         RouteCall("trades_create", body=order, headers={"Idempotency-Key": uuid.uuid4().hex}),
         RouteCall("trades_list", query={"limit": "10"}),
         RouteCall("trades_get", path_params={"trade_id": trade}),

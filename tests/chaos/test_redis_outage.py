@@ -63,7 +63,7 @@ def assert_degraded_as_documented(token: str, bound_s: float) -> int:
     """Every route once with Redis unusable; returns how many requests were made."""
     for route in route_calls():
         reply = timed(lambda r=route: r.send(token), bound_s, route.function)  # type: ignore[misc]
-        if route.function in ("market_prices", "market_price"):
+        if route.function in ("market_prices", "market_price", "market_price_history"):
             assert "unavailable" in assert_problem(reply, 503)["detail"]
         elif route.function == "health":
             assert reply.status == 200

@@ -17,9 +17,9 @@ User = tuple[str, str]
 # A refused connection is answered at once; this bound leaves room for a slow CI machine.
 REFUSED_BOUND_S = 2.0
 # Routes that never touch the database (static filters, prices from Redis).
-NO_DATABASE = {"market_symbols", "market_prices", "market_price"}
+NO_DATABASE = {"market_symbols", "market_prices", "market_price", "market_price_history"}
 # Redis is the only source of prices.
-PRICES = {"market_prices", "market_price"}
+PRICES = {"market_prices", "market_price", "market_price_history"}
 
 
 def filled_market_buy(token: str) -> dict[str, Any]:

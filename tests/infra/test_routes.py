@@ -98,7 +98,11 @@ def test_each_function_ships_only_its_own_folder(synth: Synth) -> None:
 
 
 def test_every_function_has_the_shared_layer_and_the_venv_runtime(synth: Synth) -> None:
-    (layer_id,) = synth.of_type("AWS::Lambda::LayerVersion")
+    (layer_id,) = [
+        logical
+        for logical, layer in synth.of_type("AWS::Lambda::LayerVersion").items()
+        if "/SharedLayer/" in layer["Metadata"]["aws:cdk:path"]  # not CDK's AWS CLI layer
+    ]
     for name in ALL_NAMES:
         properties = synth.resources[logical_id(name)]["Properties"]
         assert properties["Layers"] == [{"Ref": layer_id}], name

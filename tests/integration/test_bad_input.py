@@ -51,7 +51,24 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
     ref = schema.get("$ref")
     if ref:
         return _resolve(components["schemas"][ref.rsplit("/", 1)[-1]], components)
+    if "oneOf" in schema and "discriminator" in schema:
+        return _merged([_resolve(s, components) for s in schema["oneOf"]])
     return schema
+
+
+def _merged(variants: list[dict[str, Any]]) -> dict[str, Any]:
+    """A union discriminated by a field (an order's `type`) as the one object the route
+    validates: every variant's fields, required where every variant requires them."""
+    properties: dict[str, Any] = {}
+    for variant in variants:
+        properties.update(variant.get("properties", {}))
+    required = set.intersection(*(set(v.get("required", [])) for v in variants))
+    closed = all(v.get("additionalProperties") is False for v in variants)
+    merged: dict[str, Any] = {"type": "object", "properties": properties}
+    merged["required"] = [name for name in properties if name in required]
+    if closed:
+        merged["additionalProperties"] = False
+    return merged
 
 
 def _body_schema(route: Route) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ EXPECTED_STATUS = {
     "market_symbols": 200,
     "market_prices": 200,
     "market_price": 404,  # no price cached until the updater has run
+    "market_price_history": 200,  # no points yet: an empty list
     "trades_create": 202,
     "trades_list": 200,
     "trades_get": 404,

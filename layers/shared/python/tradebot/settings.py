@@ -194,6 +194,8 @@ class Settings(EnvSettings):
     market_data: Literal["simulated", "binance"] = "simulated"
     simulated_market_seed: int = 42
     paper_fee_rate: Decimal = Decimal("0.001")
+    # One chart point per symbol this often (GET /api/market/prices/{symbol}/history); a day kept.
+    price_history_step_s: int = Field(default=60, ge=1, le=3600)
     # Overrides Binance's REST base URL (tests point it at the local fake).
     binance_base_url: str = ""
     binance_timeout_s: float = 5.0

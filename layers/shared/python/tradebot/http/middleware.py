@@ -32,6 +32,13 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-permitted-cross-domain-policies", b"none"),
 )
 _OWN = {name for name, _ in SECURITY_HEADERS}
+# The web app's own CSP (its HTML and assets, served by CloudFront and the local stack): all
+# from this origin, the API included; nothing inline, no plugins, no framing.
+WEB_APP_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 # Swagger UI loads its assets from a CDN; only the docs page of the local server relaxes CSP.
 _DOCS_CSP = (
     b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "

@@ -91,6 +91,8 @@ ROUTES: tuple[Route, ...] = (
     Route("market_prices", "GET", "/api/market/prices", "Latest cached prices", tag="market"),
     Route("market_price", "GET", "/api/market/prices/{symbol}", "One symbol's cached price",
           tag="market"),
+    Route("market_price_history", "GET", "/api/market/prices/{symbol}/history",
+          "A symbol's price points over the last hour or day, for charts", tag="market"),
     Route("trades_create", "POST", "/api/trading/trades", "Place an order",
           throttle="write", status_code=202, tag="trading", failures=(400, 409, 502)),
     Route("trades_list", "GET", "/api/trading/trades", "My trades, newest first", tag="trading"),

@@ -32,3 +32,14 @@ class PricePublic(BaseModel):
 
 class PriceList(BaseModel):
     items: list[PricePublic]
+
+
+class PricePointPublic(BaseModel):
+    """One chart point: the price the scheduled update read at `t`."""
+
+    t: datetime
+    price: DecimalOut
+
+
+class PriceHistory(BaseModel):
+    items: list[PricePointPublic]

@@ -5,8 +5,16 @@ from __future__ import annotations
 from redis.exceptions import RedisError
 
 from tradebot.errors import NotFound, ServiceUnavailable
+from tradebot.market.history import HistoryWindow, read_history
 from tradebot.market.prices import CachedPrice, read_price, read_prices
-from tradebot.market.schemas import PriceList, PricePublic, SymbolList, SymbolPublic
+from tradebot.market.schemas import (
+    PriceHistory,
+    PriceList,
+    PricePointPublic,
+    PricePublic,
+    SymbolList,
+    SymbolPublic,
+)
 from tradebot.market.symbols import all_filters
 
 
@@ -53,3 +61,15 @@ def get_price(symbol: str) -> PricePublic:
         raise ServiceUnavailable("Prices are unavailable right now") from exc
     except NotFound:
         raise
+
+
+def get_price_history(symbol: str, window: HistoryWindow) -> PriceHistory:
+    """A symbol's chart points in `window`, oldest first; 404 for a symbol we do not list."""
+    wanted = symbol.upper()
+    if wanted not in all_filters():
+        raise NotFound(f"Unknown symbol {symbol}")
+    try:
+        points = read_history(wanted, window)
+    except RedisError as exc:
+        raise ServiceUnavailable("Prices are unavailable right now") from exc
+    return PriceHistory(items=[PricePointPublic(t=p.t, price=p.price) for p in points])

@@ -21,6 +21,7 @@ from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade
 from tradebot.errors import ExchangeError, ServiceUnavailable
 from tradebot.exchange.base import PriceRange, SymbolFilters
+from tradebot.market.history import record_history
 from tradebot.market.live_sync import LiveSyncPlan, RestingOrder, plan_live_syncs, write_marks
 from tradebot.market.prices import read_prices, write_prices
 from tradebot.market.simulated import SimulatedMarket
@@ -322,6 +323,7 @@ def refresh_prices(source: PriceSource | None = None, now: float | None = None) 
     market = source or default_source()
     prices = market.fetch(symbols)
     write_prices(prices, at=moment)
+    record_history(prices, at=moment)
     at = datetime.fromtimestamp(moment, UTC)
     requests = crossed_orders(prices, market, at)
     triggered = requests.messages

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from pydantic import (
     AfterValidator,
@@ -13,8 +13,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
+    TypeAdapter,
+    WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from tradebot.exchange.base import OrderType, Side
 
@@ -92,7 +97,12 @@ Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$", examples=["BTCUSDT"])
 
 class TradeCreate(BaseModel):
     """An order to place. MARKET takes `quantity` or `quote_quantity`; LIMIT needs `price`;
-    STOP_LOSS_LIMIT needs `price` and `stop_price`."""
+    STOP_LOSS_LIMIT needs `price` and `stop_price`.
+
+    One flat model validates every type, so a wrong combination is answered by the order
+    checks with the field and the rule it breaks. Its OpenAPI schema is the union of the three
+    shapes below, discriminated by `type`, so a generated client knows what each type takes.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -103,6 +113,75 @@ class TradeCreate(BaseModel):
     quote_quantity: Amount | None = Field(default=None, examples=["25"])
     price: Amount | None = Field(default=None, examples=["95000.00"])
     stop_price: Amount | None = Field(default=None, examples=["90000.00"])
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(_ORDER_SHAPES.core_schema)
+
+
+# The documented shapes (OpenAPI only; TradeCreate validates). TypedDicts, so an optional
+# field is just absent from `required` (no `"default": null` the field's type does not allow).
+# An amount is documented as the plain decimal string the API writes, or a positive number.
+OrderAmount = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^[0-9]{1,20}(\.[0-9]{1,18})?$"},
+                {"type": "number", "exclusiveMinimum": 0},
+            ]
+        }
+    ),
+]
+_SHAPE = ConfigDict(extra="forbid")
+
+
+class MarketOrder(TypedDict):
+    """Buy or sell now at the market: `quantity` of the base asset, or `quote_quantity` of the
+    quote asset to spend (exactly one of the two)."""
+
+    __pydantic_config__ = ConfigDict(  # type: ignore[misc]
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["quantity"]}, {"required": ["quote_quantity"]}]},
+    )
+
+    symbol: Symbol
+    side: Side
+    type: Literal["MARKET"]
+    quantity: NotRequired[OrderAmount]
+    quote_quantity: NotRequired[OrderAmount]
+
+
+class LimitOrder(TypedDict):
+    """Rest on the book at `price` or better."""
+
+    __pydantic_config__ = _SHAPE  # type: ignore[misc]
+
+    symbol: Symbol
+    side: Side
+    type: Literal["LIMIT"]
+    quantity: OrderAmount
+    price: OrderAmount
+
+
+class StopLossLimitOrder(TypedDict):
+    """A LIMIT order at `price`, placed once the market reaches `stop_price`."""
+
+    __pydantic_config__ = _SHAPE  # type: ignore[misc]
+
+    symbol: Symbol
+    side: Side
+    type: Literal["STOP_LOSS_LIMIT"]
+    quantity: OrderAmount
+    price: OrderAmount
+    stop_price: OrderAmount
+
+
+_ORDER_SHAPES: TypeAdapter[MarketOrder | LimitOrder | StopLossLimitOrder] = TypeAdapter(
+    Annotated[MarketOrder | LimitOrder | StopLossLimitOrder, Field(discriminator="type")]
+)
 
 
 class FeePublic(BaseModel):
