@@ -188,8 +188,10 @@ class Settings(EnvSettings):
     market_data: Literal["simulated", "binance"] = "simulated"
     simulated_market_seed: int = 42
     paper_fee_rate: Decimal = Decimal("0.001")
-    # Overrides Binance's REST base URL (tests point it at the local fake).
+    # Overrides Binance's REST base URL (tests point it at the local fake): binance.com's, and
+    # the spot testnet's too unless `binance_testnet_base_url` overrides that one.
     binance_base_url: str = ""
+    binance_testnet_base_url: str = ""
     binance_timeout_s: float = 5.0
     # Sent with every signed request: Binance forwards a request to its matching engine only
     # within this many ms of its timestamp (5000 is Binance's default; 60000 its maximum).

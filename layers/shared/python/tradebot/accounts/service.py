@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic
+from tradebot.accounts.keycheck import CheckedKey, check_key, secret_field
+from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic, KeyType
 from tradebot.audit.events import record_event
 from tradebot.crypto.vault import ExchangeCredentials, get_vault
+from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, new_id, utcnow
-from tradebot.errors import LiveOrdersOpen, NotFound, OpenOrder
+from tradebot.errors import InvalidInput, KeyRefused, LiveOrdersOpen, NotFound, OpenOrder
 from tradebot.orders.state import MAY_BE_OPEN, OPEN
 
 # Orders the exchange has, or may have: what follows a key replacing a refused one.
@@ -32,11 +34,53 @@ def _public(credential: ApiCredential) -> ApiKeyPublic:
         api_key_hint=credential.api_key_hint,
         testnet=credential.testnet,
         created_at=credential.created_at,
+        key_type=cast(KeyType, credential.key_type),
+        status="invalid" if credential.invalidated_at is not None else "valid",
+        invalid_reason=credential.invalid_reason,
+        ip_restricted=credential.ip_restricted,
+        permissions=list(credential.permissions or []),
     )
 
 
-def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
-    """Encrypt and store the key (replacing any earlier one); the user trades live from now."""
+def store_checked_key(user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
+    """Check the key with the exchange, then store it: PUT /api/account/api-keys.
+
+    Nothing is stored unless the exchange accepted it. A refusal (422) is recorded as a
+    `key_refused` event, committed although the request fails; an exchange that could not be
+    asked is a 503 or 502 with nothing stored or recorded.
+    """
+    if body.api_secret is None and body.private_key is None:
+        raise InvalidInput.on(
+            "api_secret", "is required (or private_key, for an Ed25519 key)"
+        )
+    if body.api_secret is not None and body.private_key is not None:
+        raise InvalidInput.on(
+            "private_key", "give api_secret (an HMAC key) or private_key (Ed25519), not both"
+        )
+    try:
+        checked = check_key(body)
+    except KeyRefused as exc:
+        reasons = ", ".join(f"{e.field} {e.message}" for e in exc.errors)
+        with unit_of_work() as session:
+            record_event(session, user_id, "key_refused", detail=f"{_venue(body)}: {reasons}")
+        raise
+    with unit_of_work() as session:
+        return store_api_key(session, user_id, body, checked)
+
+
+def _venue(body: ApiKeyCreate) -> str:
+    """A key offered, as events name it: its venue and masked hint (never the key)."""
+    return f"{'testnet' if body.testnet else 'live'} key {mask(body.api_key.get_secret_value())}"
+
+
+def store_api_key(
+    session: Session, user_id: str, body: ApiKeyCreate, checked: CheckedKey
+) -> ApiKeyPublic:
+    """Encrypt and store a key the exchange accepted (`checked`), replacing any earlier one;
+    the user trades live from now."""
+    secret = body.private_key if body.private_key is not None else body.api_secret
+    if secret is None:
+        raise InvalidInput.on(secret_field(body), "is required")
     vault = get_vault()
     api_key = body.api_key.get_secret_value()
     credential = _locked_credential(session, user_id)
@@ -74,9 +118,12 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
             )
     credential.exchange = "binance"
     credential.api_key_encrypted = vault.encrypt(api_key)
-    credential.api_secret_encrypted = vault.encrypt(body.api_secret.get_secret_value())
+    credential.api_secret_encrypted = vault.encrypt(secret.get_secret_value())
     credential.api_key_hint = mask(api_key)
     credential.testnet = body.testnet
+    credential.key_type = body.key_type
+    credential.ip_restricted = checked.ip_restricted
+    credential.permissions = checked.permissions
     credential.invalidated_at = credential.invalid_reason = None
     credential.created_at = utcnow()
     record_event(session, user_id, "key_stored", detail=_describe(credential))
@@ -162,6 +209,8 @@ class StoredKey(Protocol):
     def api_secret_encrypted(self) -> str | None: ...
     @property
     def testnet(self) -> bool | None: ...
+    @property
+    def key_type(self) -> str | None: ...
 
 
 def decrypt_credentials(stored: StoredKey | None) -> ExchangeCredentials | None:
@@ -173,6 +222,7 @@ def decrypt_credentials(stored: StoredKey | None) -> ExchangeCredentials | None:
         api_key=vault.decrypt(stored.api_key_encrypted),
         api_secret=vault.decrypt(stored.api_secret_encrypted),
         testnet=bool(stored.testnet),
+        key_type="ed25519" if stored.key_type == "ed25519" else "hmac",
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import SecretStr
 
@@ -25,16 +25,26 @@ from tradebot.errors import (
     RetryableExchangeError,
     UnknownOrder,
 )
-from tradebot.exchange.base import Balance, OrderRequest, OrderResult, PriceRange, SymbolFilters
+from tradebot.exchange.base import (
+    Balance,
+    KeyPermissions,
+    OrderRequest,
+    OrderResult,
+    PriceRange,
+    SpotAccount,
+    SymbolFilters,
+)
 from tradebot.exchange.binance_wire import (
     ORDER_DOES_NOT_EXIST,
     api_error,
     candle_range,
+    key_permissions,
     klines_params,
     never_sent,
     order_params,
     order_result,
     signed_timestamp,
+    spot_account,
 )
 from tradebot.exchange.clients import ClientPool
 from tradebot.exchange.commission import commission_of, trades_up_to
@@ -48,6 +58,8 @@ DEFAULT_RECV_WINDOW_MS: Final = 5000
 _TRADES_PAGE: Final = 1000
 # GET /allOrders answers at most 1000 orders a call.
 _ORDERS_PAGE: Final = 1000
+
+KeyType = Literal["hmac", "ed25519"]
 
 
 class BinanceExchange:
@@ -64,8 +76,12 @@ class BinanceExchange:
         recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
         clients: ClientPool | None = None,
         budget: RequestBudget | None = None,
+        key_type: KeyType = "hmac",
     ) -> None:
+        """`api_secret` is the HMAC secret, or with `key_type` "ed25519" the private key (PEM)
+        python-binance signs with (base64 of the Ed25519 signature of the query string)."""
         self._api_key = api_key
+        self._key_type = key_type
         # Kept as SecretStr so that repr(), vars() and any accidental log show only asterisks.
         self.__secret = (
             api_secret if isinstance(api_secret, SecretStr) else SecretStr(api_secret or "")
@@ -85,6 +101,7 @@ class BinanceExchange:
             clients.key(
                 api_key,
                 self.__secret.get_secret_value(),
+                key_type,
                 testnet,
                 self._base_url,
                 timeout_s,
@@ -109,9 +126,12 @@ class BinanceExchange:
         if self._client_instance is None:
             from binance.client import Client
 
+            secret = self.__secret.get_secret_value() or None
+            ed25519 = self._key_type == "ed25519"
             client = Client(
                 api_key=self._api_key,
-                api_secret=self.__secret.get_secret_value() or None,
+                api_secret=None if ed25519 else secret,
+                private_key=secret if ed25519 else None,
                 requests_params={"timeout": self._timeout_s},
                 testnet=self._testnet,
                 ping=False,
@@ -340,6 +360,18 @@ class BinanceExchange:
             if free or locked:
                 result.append(Balance(asset=str(entry["asset"]), free=free, locked=locked))
         return result
+
+    def spot_account(self) -> SpotAccount:
+        """Whether the key's account may trade spot (GET /api/v3/account, weight 20)."""
+        return spot_account(self._signed("account", lambda client: client.get_account()))
+
+    def key_permissions(self) -> KeyPermissions:
+        """What the key may do (GET /sapi/v1/account/apiRestrictions, weight 1). binance.com
+        only: the spot testnet has no /sapi endpoints."""
+        data = self._signed(
+            "key permissions", lambda client: client.get_account_api_permissions()
+        )
+        return key_permissions(data)
 
     def exchange_info_filters(
         self, symbols: Sequence[str] | None = None

@@ -53,7 +53,7 @@ _ORDER = (
     _TRADES.c.stop_price,
     _TRADES.c.cancel_requested_at,
 )
-_KEY_COLUMNS = ("api_key_encrypted", "api_secret_encrypted", "testnet")
+_KEY_COLUMNS = ("api_key_encrypted", "api_secret_encrypted", "testnet", "key_type")
 
 
 def _owners_key(column: str, label: str | None = None) -> Label[Any]:
