@@ -141,6 +141,7 @@ class BinanceFake:
         self.placed_orders: list[dict[str, str]] = []  # params of every accepted placement
         self.trades: list[dict[str, Any]] = []  # every fill, as GET /api/v3/myTrades lists it
         self.market_fill_parts = 1  # a MARKET order fills in this many trades
+        self.can_trade = True  # the account read's canTrade
         # What GET /sapi/v1/account/apiRestrictions reports about the key: by default one fit
         # for a trading bot (read and spot trading only); tests change entries as they need.
         self.api_restrictions: dict[str, Any] = {
@@ -396,7 +397,8 @@ class BinanceFake:
         assets = sorted(set(self.free) | set(self.locked))
         return {
             "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
-            "sellerCommission": 0, "canTrade": True, "canWithdraw": True, "canDeposit": True,
+            "sellerCommission": 0, "canTrade": self.can_trade, "canWithdraw": True,
+            "canDeposit": True,
             "brokered": False, "requireSelfTradePrevention": False, "preventSor": False,
             "updateTime": self.server_time_ms(), "accountType": "SPOT", "permissions": ["SPOT"],
             "uid": 354937868,

@@ -22,7 +22,7 @@ from tradebot.errors import (
     KeyRefused,
     RetryableExchangeError,
 )
-from tradebot.exchange.base import KeyPermissions, SpotAccount
+from tradebot.exchange.base import KeyPermissions
 from tradebot.exchange.retry import with_retries
 
 _SIGNATURE_INVALID = -1022
@@ -30,10 +30,10 @@ _KEY_FORMAT_INVALID = -2014
 _KEY_UNKNOWN = -2008
 # Binance's setting for each permission a key must not have, as its API management page names it.
 _FORBIDDEN = (
-    ("withdrawals", "can withdraw: turn off \u201cEnable Withdrawals\u201d"),
-    ("internal_transfer", "can transfer between accounts: turn off \u201cEnable Internal Transfer\u201d"),
-    ("universal_transfer", "can transfer universally: turn off \u201cPermits Universal Transfer\u201d"),
-)  # fmt: skip
+    ("withdrawals", "can withdraw: turn off 'Enable Withdrawals'"),
+    ("internal_transfer", "can transfer between accounts: turn off 'Enable Internal Transfer'"),
+    ("universal_transfer", "can transfer universally: turn off 'Permits Universal Transfer'"),
+)
 
 
 @dataclass(frozen=True)
@@ -89,16 +89,16 @@ def check_key(body: ApiKeyCreate) -> CheckedKey:
         raise _refusal([FieldError("api_key", "its account cannot trade (canTrade is false)")])
     return CheckedKey(
         ip_restricted=permissions.ip_restricted if permissions is not None else None,
-        permissions=_permission_names(permissions, account),
+        permissions=_permission_names(permissions),
     )
 
 
 def _refuse_unfit(permissions: KeyPermissions) -> None:
     problems = [message for flag, message in _FORBIDDEN if getattr(permissions, flag)]
     if not permissions.spot_trading:
-        problems.append("cannot trade spot: turn on \u201cEnable Spot & Margin Trading\u201d")
+        problems.append("cannot trade spot: turn on 'Enable Spot & Margin Trading'")
     if not permissions.reading:
-        problems.append("cannot read the account: turn on \u201cEnable Reading\u201d")
+        problems.append("cannot read the account: turn on 'Enable Reading'")
     if problems:
         raise _refusal([FieldError("api_key", message) for message in problems])
 
@@ -124,7 +124,7 @@ def _refusal(errors: list[FieldError]) -> KeyRefused:
     return KeyRefused(f"The key was not stored: {detail}", errors)
 
 
-def _permission_names(permissions: KeyPermissions | None, account: SpotAccount) -> list[str]:
+def _permission_names(permissions: KeyPermissions | None) -> list[str]:
     if permissions is None:
         return ["read", "spot"]  # the account read worked and the account can trade
     granted = {

@@ -50,9 +50,7 @@ def store_checked_key(user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
     asked is a 503 or 502 with nothing stored or recorded.
     """
     if body.api_secret is None and body.private_key is None:
-        raise InvalidInput.on(
-            "api_secret", "is required (or private_key, for an Ed25519 key)"
-        )
+        raise InvalidInput.on("api_secret", "is required (or private_key, for an Ed25519 key)")
     if body.api_secret is not None and body.private_key is not None:
         raise InvalidInput.on(
             "private_key", "give api_secret (an HMAC key) or private_key (Ed25519), not both"

@@ -368,9 +368,7 @@ class BinanceExchange:
     def key_permissions(self) -> KeyPermissions:
         """What the key may do (GET /sapi/v1/account/apiRestrictions, weight 1). binance.com
         only: the spot testnet has no /sapi endpoints."""
-        data = self._signed(
-            "key permissions", lambda client: client.get_account_api_permissions()
-        )
+        data = self._signed("key permissions", lambda client: client.get_account_api_permissions())
         return key_permissions(data)
 
     def exchange_info_filters(
