@@ -11,12 +11,20 @@ from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential
 
 from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.binance_server import BinanceFake
 from tests.support import call, configure, user_with_token
 
 KEYS = {
     "alice@example.com": ("aliceKEY" * 4, "aliceSECRET" * 4),
     "bob@example.com": ("bobKEY" * 4, "bobSECRET" * 4),
 }
+
+
+@pytest.fixture
+def binance(binance_fake: BinanceFake) -> BinanceFake:
+    """Binance answering the key check before each key is stored: it knows these keys."""
+    binance_fake.other_keys.update(dict(KEYS.values()))
+    return binance_fake
 
 
 def _store_keys() -> dict[str, tuple[str, str]]:
@@ -44,6 +52,7 @@ def _tokens() -> set[str]:
         return {token for row in rows for token in row}
 
 
+@pytest.mark.usefixtures("binance")
 def test_rotation_lets_the_old_key_be_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given credentials stored under the current key
     stored = _store_keys()
@@ -62,6 +71,7 @@ def test_rotation_lets_the_old_key_be_dropped(monkeypatch: pytest.MonkeyPatch) -
         assert _decrypted(user_id) == plaintext
 
 
+@pytest.mark.usefixtures("binance")
 def test_without_rotation_the_new_key_alone_cannot_decrypt(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -3,7 +3,8 @@ secrets only as Fernet tokens.
 
 The whole acceptance flow runs with every logger at DEBUG: registration, login (and a failed
 one), a stored Binance key, paper and live trades through the executor, notes, the dashboard,
-error answers, a Fernet key rotation and a key whose secret Binance refuses. Everything logged
+error answers, a Fernet key rotation, a key whose secret Binance refuses, an Ed25519 key (its
+private key a PEM) stored, traded with, then revoked. Everything logged
 (the Powertools JSON lines, stdlib records with their tracebacks, whatever reached stdout or
 stderr), everything answered and the audit trail those actions recorded is then searched for
 each secret, whole and in pieces.
@@ -27,9 +28,12 @@ from tradebot.orders.executor import Executor
 from tradebot.orders.messages import OrderMessage
 
 from tests.conftest import TEST_FERNET_KEY, TEST_JWT_SECRET
+from tests.fakes.binance_keys import new_ed25519_pem, public_key_of
 from tests.fakes.binance_server import BinanceFake
 from tests.support import Reply, call, configure
 from tests.trading_support import API_KEY, API_SECRET, WRONG_SECRET
+
+ED_KEY = "Ed25519KeyOfBobEd25519KeyOfBob01"
 
 ALICE_PASSWORD = "crimson tide harbor lights 7"
 BOB_PASSWORD = "quiet orbit walnut ledger 9"
@@ -150,14 +154,29 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     _execute(again.body["id"])
     flow.call("trades_create", token=alice_token, body=market_buy)
 
-    # A key whose secret Binance refuses: the trade is rejected with Binance's reason
+    # A key whose secret is not the key's: refused before it is stored
     refused = {"api_key": API_KEY, "api_secret": WRONG_SECRET, "testnet": True}
-    assert flow.call("api_keys_put", token=bob_token, body=refused).status == 200
+    assert flow.call("api_keys_put", token=bob_token, body=refused).status == 422
+    # An Ed25519 key: a PEM that is not one, then the key stored and traded with
+    pem = new_ed25519_pem()
+    flow.secrets["Ed25519 private key"] = "".join(pem.splitlines()[1:-1])
+    fake.ed25519_keys[ED_KEY] = public_key_of(pem)
+    broken = {"api_key": ED_KEY, "private_key": pem.replace("-----END", "AAAA-----END")}
+    assert flow.call("api_keys_put", token=bob_token, body=broken).status == 422
+    ed_key = {"api_key": ED_KEY, "private_key": pem, "testnet": True}
+    assert flow.call("api_keys_put", token=bob_token, body=ed_key).status == 200
+    signed = flow.call("trades_create", token=bob_token, body=market_buy)
+    _execute(signed.body["id"])
+    # Binance revokes it: refused with Binance's reason, and not used again
+    del fake.ed25519_keys[ED_KEY]
+    fake.other_keys.clear()
+    flow.call("dashboard", token=bob_token)
     rejected = flow.call("trades_create", token=bob_token, body=market_buy)
     if rejected.status == 202:
         _execute(rejected.body["id"])
         path = {"trade_id": rejected.body["id"]}
         assert flow.call("trades_get", token=bob_token, path_params=path).body["reason"]
+    assert flow.call("api_keys_get", token=bob_token).body["status"] == "invalid"
     flow.call("dashboard", token=bob_token)
     flow.call("api_keys_delete", token=bob_token)
     assert fake.placed_orders, "the live orders reached the Binance fake"
@@ -219,6 +238,7 @@ def test_no_secret_in_any_log_line_response_or_error(
         )
         types = {e.type for e in events}
     assert {"login", "login_failed", "key_stored", "key_deleted", "order_placed"} <= types
+    assert {"key_refused", "key_invalidated"} <= types
     assert _leaks(trail, flow.secrets) == []
 
 

@@ -13,7 +13,14 @@ from tradebot.audit.events import record_event
 from tradebot.crypto.vault import ExchangeCredentials, get_vault
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, new_id, utcnow
-from tradebot.errors import InvalidInput, KeyRefused, LiveOrdersOpen, NotFound, OpenOrder
+from tradebot.errors import (
+    InvalidInput,
+    KeyRefused,
+    LiveOrdersOpen,
+    NotFound,
+    OpenOrder,
+    StoredKeyRefused,
+)
 from tradebot.orders.state import MAY_BE_OPEN, OPEN
 
 # Orders the exchange has, or may have: what follows a key replacing a refused one.
@@ -55,6 +62,10 @@ def store_checked_key(user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
         raise InvalidInput.on(
             "private_key", "give api_secret (an HMAC key) or private_key (Ed25519), not both"
         )
+    with unit_of_work() as session:
+        # Checked again under the row lock when storing; refused here before Binance is asked.
+        stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+        _refuse_change_while_orders_open(session, user_id, stored, body.testnet)
     try:
         checked = check_key(body)
     except KeyRefused as exc:
@@ -64,6 +75,25 @@ def store_checked_key(user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
         raise
     with unit_of_work() as session:
         return store_api_key(session, user_id, body, checked)
+
+
+def _refuse_change_while_orders_open(
+    session: Session, user_id: str, credential: ApiCredential | None, testnet: bool
+) -> None:
+    """`LiveOrdersOpen` (409, recorded as `key_refused`) when replacing `credential` with a key
+    for `testnet` would strand live orders that may be open."""
+    if credential is None:
+        return
+    venue = "testnet" if testnet else "live"
+    refused = credential.invalidated_at is not None
+    try:
+        refuse_while_live_orders_open(session, user_id, other_than=venue if refused else None)
+    except LiveOrdersOpen:
+        # The refusal is what is recorded: committed (nothing else was written) before
+        # the 409 rolls the request back.
+        record_event(session, user_id, "key_refused", detail="live orders may be open")
+        session.commit()
+        raise
 
 
 def _venue(body: ApiKeyCreate) -> str:
@@ -88,14 +118,7 @@ def store_api_key(
     else:
         old_id, refused = credential.id, credential.invalidated_at is not None
         venue = "testnet" if body.testnet else "live"
-        try:
-            refuse_while_live_orders_open(session, user_id, other_than=venue if refused else None)
-        except LiveOrdersOpen:
-            # The refusal is what is recorded: committed (nothing else was written) before
-            # the 409 rolls the request back.
-            record_event(session, user_id, "key_refused", detail="live orders may be open")
-            session.commit()
-            raise
+        _refuse_change_while_orders_open(session, user_id, credential, body.testnet)
         # A new key is a new credential: orders accepted for the old one are never placed
         # with this one (the executor compares the trade's credential id).
         credential.id = new_id()
@@ -221,6 +244,15 @@ def decrypt_credentials(stored: StoredKey | None) -> ExchangeCredentials | None:
         api_secret=vault.decrypt(stored.api_secret_encrypted),
         testnet=bool(stored.testnet),
         key_type="ed25519" if stored.key_type == "ed25519" else "hmac",
+    )
+
+
+def stored_key_refused(reason: str | None) -> StoredKeyRefused:
+    """The 409 for a request that would use a key the exchange refused since it was stored."""
+    why = f" ({reason})" if reason else ""
+    return StoredKeyRefused(
+        f"The stored API key was refused by the exchange{why}; it is not used until a key is "
+        "stored anew with PUT /api/account/api-keys"
     )
 
 

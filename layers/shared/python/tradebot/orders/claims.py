@@ -53,7 +53,14 @@ _ORDER = (
     _TRADES.c.stop_price,
     _TRADES.c.cancel_requested_at,
 )
-_KEY_COLUMNS = ("api_key_encrypted", "api_secret_encrypted", "testnet", "key_type")
+_KEY_COLUMNS = (
+    "api_key_encrypted",
+    "api_secret_encrypted",
+    "testnet",
+    "key_type",
+    "invalidated_at",
+    "invalid_reason",
+)
 
 
 def _owners_key(column: str, label: str | None = None) -> Label[Any]:
@@ -99,16 +106,38 @@ class Claim:
     credentials: ExchangeCredentials | None = None
     # The owner asked to cancel it while it waited (or while an attempt was refused for certain).
     cancel_requested: bool = False
+    # Why the exchange refused the key since (then `credentials` is None: it is not used).
+    key_refused: str | None = None
+
+
+@dataclass(frozen=True)
+class BoundKey:
+    """The key a trade was accepted for: usable, refused by the exchange since, or gone."""
+
+    credentials: ExchangeCredentials | None  # None: removed, replaced or refused
+    refused: str | None = None  # why the exchange refused it (it is not used until replaced)
+
+
+def bound_key(session: Session, user_id: str, credential_id: str | None) -> BoundKey:
+    """The owner's key if it is still the credential `credential_id` (the trade's)."""
+    stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+    if stored is None or credential_id is None or stored.id != credential_id:
+        return BoundKey(None)
+    return _usable(stored)
+
+
+def _usable(stored: Any) -> BoundKey:
+    if stored.invalidated_at is not None:
+        return BoundKey(None, stored.invalid_reason or "refused by the exchange")
+    return BoundKey(decrypt_credentials(stored))
 
 
 def bound_credentials(
     session: Session, user_id: str, credential_id: str | None
 ) -> ExchangeCredentials | None:
-    """The owner's key if it is still the credential `credential_id` (the trade's), else None."""
-    stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
-    if stored is None or credential_id is None or stored.id != credential_id:
-        return None
-    return decrypt_credentials(stored)
+    """The owner's key if it is still the trade's credential and the exchange has not refused
+    it since, else None."""
+    return bound_key(session, user_id, credential_id).credentials
 
 
 def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) -> Claim | None:
@@ -136,12 +165,13 @@ def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) 
         return Claim(earlier=False)
     if with_key:
         same_key = row.credential_id is not None and row.owner_credential_id == row.credential_id
-        credentials = decrypt_credentials(row) if same_key else None
+        key = _usable(row) if same_key else BoundKey(None)
     else:
-        credentials = bound_credentials(session, row.user_id, row.credential_id)
+        key = bound_key(session, row.user_id, row.credential_id)
     return Claim(
         earlier=earlier,
         request=request_of(row),
-        credentials=credentials,
+        credentials=key.credentials,
         cancel_requested=row.cancel_requested_at is not None,
+        key_refused=key.refused,
     )

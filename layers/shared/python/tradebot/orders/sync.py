@@ -124,14 +124,25 @@ def sync_done(session: Session, *, user_id: str, trade_id: str | None = None) ->
     )
 
 
-def refuse_key(session: Session, user_id: str, detail: str, now: datetime | None = None) -> None:
-    """Record that the exchange refused the user's stored key: it is not used to sync (or
-    cancel) again until a key is stored anew, which replaces the credential."""
+def refuse_key(
+    session: Session,
+    user_id: str,
+    detail: str,
+    now: datetime | None = None,
+    credential_id: str | None = None,
+) -> None:
+    """Record that the exchange refused the user's stored key (only if it is still the
+    credential `credential_id`, when given): it is not used again until a key is stored anew,
+    which replaces the credential."""
+    query = update(ApiCredential).where(
+        ApiCredential.user_id == user_id, ApiCredential.invalidated_at.is_(None)
+    )
+    if credential_id is not None:
+        query = query.where(ApiCredential.id == credential_id)
     invalidated = session.execute(
-        update(ApiCredential)
-        .where(ApiCredential.user_id == user_id, ApiCredential.invalidated_at.is_(None))
-        .values(invalidated_at=now or utcnow(), invalid_reason=detail[:500])
-        .execution_options(synchronize_session=False)
+        query.values(invalidated_at=now or utcnow(), invalid_reason=detail[:500]).execution_options(
+            synchronize_session=False
+        )
     )
     if invalidated.rowcount == 1:  # type: ignore[attr-defined]
         # The exchange's reason (its error text) is what GET api-keys shows as invalid_reason.
