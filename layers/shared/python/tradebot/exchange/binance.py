@@ -25,26 +25,17 @@ from tradebot.errors import (
     RetryableExchangeError,
     UnknownOrder,
 )
-from tradebot.exchange.base import (
-    Balance,
-    KeyPermissions,
-    OrderRequest,
-    OrderResult,
-    PriceRange,
-    SpotAccount,
-    SymbolFilters,
-)
+from tradebot.exchange.base import Balance, OrderRequest, OrderResult, PriceRange, SymbolFilters
+from tradebot.exchange.binance_keys import KeyReads
 from tradebot.exchange.binance_wire import (
     ORDER_DOES_NOT_EXIST,
     api_error,
     candle_range,
-    key_permissions,
     klines_params,
     never_sent,
     order_params,
     order_result,
     signed_timestamp,
-    spot_account,
 )
 from tradebot.exchange.clients import ClientPool
 from tradebot.exchange.commission import commission_of, trades_up_to
@@ -62,8 +53,9 @@ _ORDERS_PAGE: Final = 1000
 KeyType = Literal["hmac", "ed25519"]
 
 
-class BinanceExchange:
-    """The `Exchange` protocol on Binance spot (or its testnet, or a local fake via `base_url`)."""
+class BinanceExchange(KeyReads):
+    """The `Exchange` protocol on Binance spot (or its testnet, or a local fake via `base_url`),
+    and what Binance says about the key (`KeyReads`)."""
 
     def __init__(
         self,
@@ -360,16 +352,6 @@ class BinanceExchange:
             if free or locked:
                 result.append(Balance(asset=str(entry["asset"]), free=free, locked=locked))
         return result
-
-    def spot_account(self) -> SpotAccount:
-        """Whether the key's account may trade spot (GET /api/v3/account, weight 20)."""
-        return spot_account(self._signed("account", lambda client: client.get_account()))
-
-    def key_permissions(self) -> KeyPermissions:
-        """What the key may do (GET /sapi/v1/account/apiRestrictions, weight 1). binance.com
-        only: the spot testnet has no /sapi endpoints."""
-        data = self._signed("key permissions", lambda client: client.get_account_api_permissions())
-        return key_permissions(data)
 
     def exchange_info_filters(
         self, symbols: Sequence[str] | None = None
