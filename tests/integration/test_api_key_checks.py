@@ -398,3 +398,19 @@ def test_orders_of_an_ed25519_key_are_placed_through_the_queue(
     (placement,) = order_requests(binance_fake)
     assert placement.headers["x-mbx-apikey"] == ED_KEY
     assert placement.testnet is True
+
+
+def test_key_checks_are_limited_per_user_before_binance_is_asked(
+    binance_fake: BinanceFake, monkeypatch: pytest.MonkeyPatch, trader: User, other_trader: User
+) -> None:
+    # Each check spends request weight of the IP all users share (21 on binance.com).
+    configure(monkeypatch, key_check_limit="2", key_check_window_s="600")
+    _, token = trader
+    wrong = {**HMAC_BODY, "api_secret": WRONG_SECRET}
+
+    replies = [call("api_keys_put", token=token, body=wrong) for _ in range(3)]
+
+    assert [r.status for r in replies] == [422, 422, 429]
+    assert int(replies[-1].headers["retry-after"]) > 0
+    assert len(binance_fake.requests) == 2
+    assert call("api_keys_put", token=other_trader[1], body=HMAC_BODY).status == 200

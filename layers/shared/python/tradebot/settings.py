@@ -151,6 +151,10 @@ class Settings(EnvSettings):
         "auth": 10,
     }
     rate_window_s: int = 60
+    # Storing a key asks Binance about it (weight 21 on binance.com) from the IP every user
+    # shares: at most this many checks per user in this many seconds, whatever the write limit.
+    key_check_limit: int = Field(default=10, gt=0)
+    key_check_window_s: int = Field(default=600, gt=0)
     # Failed logins (tradebot.cache.lockout): `login_max_failures` within the window from one
     # address lock that (email, address) pair; `login_email_max_failures` from all addresses
     # lock the email everywhere. Each lockout doubles the last one remembered, up to the cap.

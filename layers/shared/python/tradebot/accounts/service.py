@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tradebot.accounts.keycheck import CheckedKey, check_key, secret_field
 from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic, KeyType
 from tradebot.audit.events import record_event
+from tradebot.cache.ratelimit import check_rate
 from tradebot.crypto.vault import ExchangeCredentials, get_vault
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, new_id, utcnow
@@ -22,6 +23,7 @@ from tradebot.errors import (
     StoredKeyRefused,
 )
 from tradebot.orders.state import MAY_BE_OPEN, OPEN
+from tradebot.settings import get_settings
 
 # Orders the exchange has, or may have: what follows a key replacing a refused one.
 ON_THE_EXCHANGE = OPEN | {"RECONCILING"}
@@ -66,6 +68,11 @@ def store_checked_key(user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
         # Checked again under the row lock when storing; refused here before Binance is asked.
         stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
         _refuse_change_while_orders_open(session, user_id, stored, body.testnet)
+    settings = get_settings()
+    # Each check spends request weight of the IP every user shares: a user cannot spend much.
+    check_rate(
+        "key_check", f"user:{user_id}", settings.key_check_limit, settings.key_check_window_s
+    )
     try:
         checked = check_key(body)
     except KeyRefused as exc:
