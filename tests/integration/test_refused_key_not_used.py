@@ -270,3 +270,21 @@ def test_a_key_stored_anew_is_valid_and_used_again(
     trade = placed(token, MARKET_BUY)
     order_queue.drain()
     assert get_trade(token, trade["id"])["status"] == "FILLED"
+
+
+def test_a_refusal_of_a_replaced_key_leaves_the_key_stored_anew_alone(
+    binance_fake: BinanceFake, live_trader: User
+) -> None:
+    # A worker that used the old key learns of its refusal after the new one was stored.
+    user_id, token = live_trader
+    with unit_of_work() as session:
+        old = session.scalars(
+            select(ApiCredential.id).where(ApiCredential.user_id == user_id)
+        ).one()
+    store_key(token)
+
+    with unit_of_work() as session:
+        refuse_key(session, user_id, REVOKED, credential_id=old)
+
+    assert call("api_keys_get", token=token).body["status"] == "valid"
+    assert invalidations(user_id) == 0

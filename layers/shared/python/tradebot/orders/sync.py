@@ -150,6 +150,15 @@ def refuse_key(
     sync_done(session, user_id=user_id)
 
 
+def current_key(session: Session, user_id: str) -> tuple[str, ExchangeCredentials] | None:
+    """The user's stored key with its credential id; None without one or once refused."""
+    credential = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+    credentials = decrypt_credentials(credential)
+    if credential is None or credentials is None or credential.invalidated_at is not None:
+        return None
+    return credential.id, credentials
+
+
 def key_refused(session: Session, user_id: str) -> str | None:
     """Why the exchange refused the user's stored key, or None (no key, or not refused)."""
     return session.scalar(
