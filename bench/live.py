@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 from sqlalchemy import select
+from tradebot.accounts.keycheck import CheckedKey
 from tradebot.accounts.schemas import ApiKeyCreate
 from tradebot.accounts.service import store_api_key
 from tradebot.db.engine import unit_of_work
@@ -19,6 +20,8 @@ from tests.fakes.binance_server import BinanceFake
 FAKE_KEY = "benchKey" + "0" * 56
 FAKE_SECRET = "benchSecret" + "1" * 53
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:tradebot-orders.fifo"
+# The key the warm section's PUT /api/account/api-keys stores: Binance checks it first.
+ROUTE_KEY = ("A" * 64, "B" * 64)
 
 
 def start_fake(latency_s: float) -> BinanceFake:
@@ -26,6 +29,7 @@ def start_fake(latency_s: float) -> BinanceFake:
     fake = BinanceFake(api_key=FAKE_KEY, api_secret=FAKE_SECRET).start()
     fake.latency_s = latency_s
     fake.set_balance("USDT", Decimal(10) ** 12)
+    fake.other_keys[ROUTE_KEY[0]] = ROUTE_KEY[1]
     return fake
 
 
@@ -47,7 +51,7 @@ def live_traders(count: int, tag: str, fake: BinanceFake | None = None) -> list[
         )
         account = create_account(f"live-{tag}-{i}@example.com")
         with unit_of_work() as session:
-            store_api_key(session, account.user_id, body)
+            store_api_key(session, account.user_id, body, CheckedKey(None, ["read", "spot"]))
         accounts.append(account)
     return accounts
 

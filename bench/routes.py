@@ -248,7 +248,9 @@ def build(state: WarmState) -> list[RouteBench]:  # noqa: PLR0915 - one table, r
         )
 
     # api keys -----------------------------------------------------------------------------
-    api_key, api_secret = "A" * 64, "B" * 64
+    from bench.live import ROUTE_KEY
+
+    api_key, api_secret = ROUTE_KEY  # known to the bench's Binance fake, which checks it
     key_body: dict[str, Any] = {"api_key": api_key, "api_secret": api_secret, "testnet": True}
 
     def keys_put_floor(_i: int) -> None:
@@ -285,12 +287,15 @@ def build(state: WarmState) -> list[RouteBench]:  # noqa: PLR0915 - one table, r
         )
 
     def store_deleter_key(_i: int) -> None:
+        from tradebot.accounts.keycheck import CheckedKey
         from tradebot.accounts.schemas import ApiKeyCreate
         from tradebot.accounts.service import store_api_key
         from tradebot.db.engine import unit_of_work
 
         with unit_of_work() as session:
-            store_api_key(session, state.key_deleter.user_id, ApiKeyCreate.model_validate(key_body))
+            body = ApiKeyCreate.model_validate(key_body)
+            checked = CheckedKey(None, ["read", "spot"])  # stored directly, unchecked
+            store_api_key(session, state.key_deleter.user_id, body, checked)
 
     def keys_delete_floor(_i: int) -> None:
         rate_count("write", f"user:{state.key_deleter.user_id}")

@@ -49,6 +49,7 @@ def _environment(directory: str) -> None:
 def _setup(fake: Any) -> list[str]:
     """USERS live users with their orders resting on the fake; returns their user ids."""
     from pydantic import TypeAdapter
+    from tradebot.accounts.keycheck import CheckedKey
     from tradebot.accounts.schemas import ApiKeyCreate
     from tradebot.accounts.service import store_api_key
     from tradebot.db.engine import unit_of_work
@@ -75,7 +76,7 @@ def _setup(fake: Any) -> list[str]:
             key = ApiKeyCreate.model_validate(
                 {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
             )
-            store_api_key(session, user_id, key)
+            store_api_key(session, user_id, key, CheckedKey(None, ["read", "spot"]))
         for symbol, price in ORDERS:
             quantity = "0.001" if symbol == "BTCUSDT" else "0.01"
             body = creates.validate_python(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from tradebot.accounts.keycheck import CheckedKey
 from tradebot.accounts.schemas import ApiKeyCreate
 from tradebot.accounts.service import store_api_key
 from tradebot.db.engine import get_engine, unit_of_work
@@ -65,6 +66,7 @@ def prepare_state(env: BenchEnv, section: str, calls: int, queue_url: str) -> Wa
             ApiKeyCreate.model_validate(
                 {"api_key": "A" * 64, "api_secret": "B" * 64, "testnet": True}
             ),
+            CheckedKey(ip_restricted=None, permissions=["read", "spot"]),  # stored unchecked
         )
     key_deleter = create_account(f"forget-{run}@example.com")
     return WarmState(

@@ -220,8 +220,21 @@ def cancel(token: str, trade_id: str) -> Reply:
     return call("trades_cancel", token=token, path_params={"trade_id": trade_id})
 
 
+def point_at_fake(monkeypatch: Any, fake: Any, timeout_s: str = "0.5") -> None:
+    """Point the application's Binance clients at the fake: binance.com and the testnet."""
+    from tests.support import configure
+
+    configure(
+        monkeypatch,
+        binance_base_url=fake.base_url,
+        binance_testnet_base_url=fake.testnet_base_url,
+        binance_timeout_s=timeout_s,
+    )
+
+
 def store_key(token: str, api_key: str = API_KEY, api_secret: str = API_SECRET) -> None:
-    """PUT the user's Binance key through the route; the user trades live from now on."""
+    """PUT the user's Binance key through the route, which checks it with the Binance fake
+    (the test's `binance_fake` must know the key); the user trades live from now on."""
     reply = call(
         "api_keys_put",
         token=token,

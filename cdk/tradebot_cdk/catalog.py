@@ -33,9 +33,11 @@ ROUTE_TIMEOUT_S = 10
 EXCHANGE_ROUTE_TIMEOUT_S = 20
 
 # Which functions need more than the database and the cache. The route table says which
-# routes authenticate; what a handler calls beyond that is known only to its code, so it is
-# listed here (and checked against the table by tests/infra).
-EXCHANGE_ROUTES = frozenset({"dashboard", "trades_create"})
+# routes authenticate and which may wait on the exchange (a 502 among their failures: the
+# dashboard, trade create, and storing a key, which Binance checks first); what else a handler
+# calls is known only to its code, so it is listed here (and checked against the table by
+# tests/infra).
+EXCHANGE_ROUTES = frozenset(route.function for route in ROUTES if route.calls_exchange)
 QUEUE_SENDERS = frozenset({"trades_create", "trades_cancel", "trades_cancel_all", "price_updater"})
 # They open users' exchange keys, whose legacy Fernet rows need the app secret's Fernet keys
 # (and locally the master key derived from them).

@@ -11,7 +11,8 @@ from tradebot.http.routes import ROUTES
 
 from tests.support import Reply, call
 
-# Binance-shaped key and secret (the api-keys route checks the shape only).
+# Binance's documented example key and secret: the Binance fake of the trading tests knows them
+# (the api-keys route asks Binance about a key before storing it).
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 API_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 PASSWORD = "correct horse battery staple"

@@ -102,6 +102,7 @@ def assert_limiter_on(token: str, used: int = 0) -> None:
     assert statuses == [201] * left + [429]
 
 
+@pytest.mark.usefixtures("binance_fake")  # storing a key asks Binance first
 def test_redis_stopped_degrades_as_documented_and_recovers_without_restart(
     services: Services, trader: User, ledger: ChaosLedger
 ) -> None:
@@ -128,6 +129,7 @@ def test_redis_stopped_degrades_as_documented_and_recovers_without_restart(
     assert_limiter_on(token, used=1)  # counting again from zero: the new node has no counters
 
 
+@pytest.mark.usefixtures("binance_fake")  # storing a key asks Binance first
 def test_redis_frozen_degrades_within_bounds_and_recovers(
     services: Services, trader: User, ledger: ChaosLedger
 ) -> None:

@@ -63,6 +63,7 @@ def test_with_the_database_unreachable_every_route_that_needs_it_is_a_quick_503_
             assert "database" in body["detail"].lower(), (route.function, body)
 
 
+@pytest.mark.usefixtures("binance_fake")  # storing a key asks Binance about it first
 def test_with_redis_unreachable_only_prices_are_503_and_health_says_the_cache_is_down(
     monkeypatch: pytest.MonkeyPatch, user: User
 ) -> None:

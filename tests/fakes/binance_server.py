@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import hmac
 import itertools
 import json
@@ -24,9 +23,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from tradebot.exchange.snapshot import load_exchange_info, reference_prices
 
 from tests.fakes.binance_candles import candle, minute_opens
+from tests.fakes.binance_keys import ed25519_valid, hmac_valid
 from tests.fakes.binance_limits import RateLimits
 
 FAKE_API_KEY = "fake-api-key"
@@ -96,6 +97,7 @@ class ReceivedRequest:
     path: str
     params: dict[str, str]
     headers: dict[str, str] = field(default_factory=dict)
+    testnet: bool = False  # received on the testnet's address (`testnet_base_url`)
 
 
 def fmt8(value: Decimal) -> str:
@@ -125,6 +127,8 @@ class BinanceFake:
         # More keys it accepts (key -> secret), sharing this one book of balances and orders:
         # a benchmark's traders each sign with their own key, as each would on Binance.
         self.other_keys: dict[str, str] = {}
+        # Ed25519 keys: API key -> the public key registered for it (Binance keeps only that).
+        self.ed25519_keys: dict[str, Ed25519PublicKey] = {}
         info = load_exchange_info()
         self.symbols: dict[str, dict[str, Any]] = {s["symbol"]: s for s in info["symbols"]}
         self.prices: dict[str, Decimal] = reference_prices()
@@ -137,6 +141,7 @@ class BinanceFake:
         self.placed_orders: list[dict[str, str]] = []  # params of every accepted placement
         self.trades: list[dict[str, Any]] = []  # every fill, as GET /api/v3/myTrades lists it
         self.market_fill_parts = 1  # a MARKET order fills in this many trades
+        self.can_trade = True  # the account read's canTrade
         # What GET /sapi/v1/account/apiRestrictions reports about the key: by default one fit
         # for a trading bot (read and spot trading only); tests change entries as they need.
         self.api_restrictions: dict[str, Any] = {
@@ -170,30 +175,32 @@ class BinanceFake:
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        # binance.com's address and the spot testnet's: one book, but the testnet has no /sapi.
+        self._servers: list[tuple[_Server, threading.Thread]] = []
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> BinanceFake:
-        """Serve on a free port of 127.0.0.1 in a background thread."""
+        """Serve binance.com and the testnet on free ports of 127.0.0.1, in background threads."""
         self._stopping.clear()
-        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
-        # A short poll interval keeps stop() fast; the default 0.5 s adds up over a test run.
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
-        self._thread = threading.Thread(target=serve, name="binance-fake")
-        self._thread.start()
+        for testnet in (False, True):
+            server = _Server(("127.0.0.1", 0), _handler_for(self, testnet=testnet))
+            # A short poll interval keeps stop() fast; the default 0.5 s adds up over a run.
+            serve = functools.partial(server.serve_forever, poll_interval=0.02)
+            thread = threading.Thread(target=serve, name="binance-fake")
+            thread.start()
+            self._servers.append((server, thread))
         return self
 
     def stop(self) -> None:
         """Stop serving, wake sleeping handlers and join every thread."""
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
+        for server, _ in self._servers:
+            server.shutdown()
+            server.server_close()
+        for _, thread in self._servers:
+            thread.join()
+        self._servers = []
 
     def __enter__(self) -> BinanceFake:
         return self.start()
@@ -203,9 +210,15 @@ class BinanceFake:
 
     @property
     def base_url(self) -> str:
-        """http://127.0.0.1:PORT, for BinanceExchange(base_url=...)."""
-        assert self._server is not None, "start the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        """http://127.0.0.1:PORT: binance.com, for BinanceExchange(base_url=...)."""
+        assert self._servers, "start the fake first"
+        return f"http://127.0.0.1:{self._servers[0][0].server_address[1]}"
+
+    @property
+    def testnet_base_url(self) -> str:
+        """http://127.0.0.1:PORT: the spot testnet (testnet.binance.vision), which has no /sapi."""
+        assert self._servers, "start the fake first"
+        return f"http://127.0.0.1:{self._servers[1][0].server_address[1]}"
 
     # --- test controls --------------------------------------------------------------------
 
@@ -275,11 +288,15 @@ class BinanceFake:
     # --- request handling -----------------------------------------------------------------
 
     def verify_signature(self, query: str, body: str, headers: dict[str, str]) -> dict[str, str]:
-        """Check key, HMAC over totalParams (query + body) and the timestamp, as Binance does."""
+        """Check key, signature over totalParams (query + body) and the timestamp, as Binance
+        does: HMAC with the key's secret, or Ed25519 with the public key registered for it."""
         key = headers.get("x-mbx-apikey")
         if not key:
             raise BinanceError(-2014)
-        if hmac.compare_digest(key, self.api_key):
+        public_key = self.ed25519_keys.get(key)
+        if public_key is not None:
+            secret = ""
+        elif hmac.compare_digest(key, self.api_key):
             secret = self.api_secret
         elif key in self.other_keys:
             secret = self.other_keys[key]
@@ -287,8 +304,13 @@ class BinanceFake:
             raise BinanceError(-2015)
         signatures = re.findall(r"(?:^|&)signature=([^&]*)", query + "&" + body)
         total = re.sub(r"&?signature=[^&]*", "", query) + re.sub(r"&?signature=[^&]*", "", body)
-        expected = hmac.new(secret.encode(), total.encode(), hashlib.sha256).hexdigest()
-        if len(signatures) != 1 or not hmac.compare_digest(signatures[0], expected):
+        if len(signatures) != 1:
+            raise BinanceError(-1022)
+        if public_key is not None:
+            valid = ed25519_valid(public_key, total, signatures[0])
+        else:
+            valid = hmac_valid(secret, total, signatures[0])
+        if not valid:
             raise BinanceError(-1022)
         params = dict(parse_qsl(query)) | dict(parse_qsl(body))
         try:
@@ -375,7 +397,8 @@ class BinanceFake:
         assets = sorted(set(self.free) | set(self.locked))
         return {
             "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
-            "sellerCommission": 0, "canTrade": True, "canWithdraw": True, "canDeposit": True,
+            "sellerCommission": 0, "canTrade": self.can_trade, "canWithdraw": True,
+            "canDeposit": True,
             "brokered": False, "requireSelfTradePrevention": False, "preventSor": False,
             "updateTime": self.server_time_ms(), "accountType": "SPOT", "permissions": ["SPOT"],
             "uid": 354937868,
@@ -665,7 +688,7 @@ class BinanceFake:
         return view
 
 
-def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
+def _handler_for(fake: BinanceFake, *, testnet: bool) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         # HTTP/1.0: one request per connection, so no handler thread idles on keep-alive.
         protocol_version = "HTTP/1.0"
@@ -689,7 +712,12 @@ def _handler_for(fake: BinanceFake) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             params = dict(parse_qsl(url.query)) | dict(parse_qsl(body))
             with fake._lock:
-                fake.requests.append(ReceivedRequest(self.command, url.path, params, headers))
+                received = ReceivedRequest(self.command, url.path, params, headers, testnet)
+                fake.requests.append(received)
+            if testnet and url.path.startswith("/sapi/"):
+                # The spot testnet serves /api only: wallet (/sapi) paths are not found there.
+                self._send(404, {"code": -1000, "msg": f"Unknown endpoint {url.path}"})
+                return
             if fake.latency_s:
                 fake.sleep(fake.latency_s)
             account = headers.get("x-mbx-apikey", "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from devstack.functions import ROOT
+from tests.fakes.binance_server import BinanceFake
 from tests.support import call, configure, register_and_login
+from tests.trading_support import point_at_fake
 
 OPENAPI = ROOT / "openapi.json"
 SEED = 20261125
@@ -66,7 +68,8 @@ SCHEMA = schemathesis.openapi.from_path(
     ),
 )
 # The stored exchange key decides the trading mode; a user whose key the fuzzer stored would
-# send the dashboard to Binance, which is not here (that path has its own tests).
+# send the dashboard to Binance (that path has its own tests). Binance is the fake, which
+# refuses every generated key.
 KEY_PATH = "/api/account/api-keys"
 
 FUZZ_SETTINGS = settings(
@@ -115,7 +118,15 @@ def _create_known_ids(token: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> World:
+def binance(monkeypatch: pytest.MonkeyPatch) -> Iterator[BinanceFake]:
+    """Binance, which PUT api-keys asks about every key: a generated one is unknown there."""
+    with BinanceFake() as fake:
+        point_at_fake(monkeypatch, fake, timeout_s="2")
+        yield fake
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, binance: BinanceFake) -> World:
     from tradebot.market.updater import refresh_prices
 
     from devstack.server import build_local_app

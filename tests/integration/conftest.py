@@ -16,7 +16,13 @@ from devstack.aws import create_order_queue
 from devstack.functions import load_function
 from tests.fakes.binance_server import BinanceFake
 from tests.support import configure
-from tests.trading_support import API_KEY, API_SECRET, OrderQueueHarness, new_trader
+from tests.trading_support import (
+    API_KEY,
+    API_SECRET,
+    OrderQueueHarness,
+    new_trader,
+    point_at_fake,
+)
 
 MAX_RECEIVES = 5  # the queue's maxReceiveCount, and ORDER_MAX_RECEIVES
 
@@ -79,7 +85,7 @@ def binance_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[BinanceFake]:
     fake = BinanceFake(api_key=API_KEY, api_secret=API_SECRET)
     fake.timeout_sleep_s = 0.7  # just past the client timeout below: threads end quickly
     with fake:
-        configure(monkeypatch, binance_base_url=fake.base_url, binance_timeout_s="0.5")
+        point_at_fake(monkeypatch, fake, timeout_s="0.5")
         yield fake
 
 

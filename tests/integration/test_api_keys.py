@@ -1,5 +1,9 @@
 """Exchange keys: stored only as v2 envelopes sealed to their owner, shown masked, switching
-paper and live."""
+paper and live.
+
+Every key is checked with Binance (the fake) before it is stored; the checks themselves are in
+test_api_key_checks.py.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 API_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 BODY = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
 NEW_KEY = {**BODY, "api_key": "B" * 30 + "newkey5678"}
+SECOND_KEY = "A" * 30 + "newkey1234"
 MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
 LIMIT_BUY = {
     "symbol": "BTCUSDT",
@@ -41,6 +46,13 @@ LIMIT_BUY = {
     "price": "90000",
 }
 User = tuple[str, str]
+
+
+@pytest.fixture(autouse=True)
+def binance(binance_fake: BinanceFake) -> BinanceFake:
+    """Binance answering the key check; it knows the other keys these tests store too."""
+    binance_fake.other_keys.update({NEW_KEY["api_key"]: API_SECRET, SECOND_KEY: API_SECRET})
+    return binance_fake
 
 
 def _stored_credential(user_id: str) -> ApiCredential:
@@ -127,7 +139,7 @@ def test_a_second_put_replaces_the_first_key() -> None:
     user_id, token = user_with_token()
     call("api_keys_put", token=token, body=BODY)
 
-    new_key = "A" * 30 + "newkey1234"
+    new_key = SECOND_KEY
     reply = call("api_keys_put", token=token, body={**BODY, "api_key": new_key})
 
     assert reply.body["api_key_hint"] == "AAAA…1234"

@@ -42,7 +42,7 @@ def permissions(fake: BinanceFake, secret: str = API_SECRET) -> Any:
     """python-binance's `get_account_api_permissions`, on the client the adapter builds."""
     exchange = BinanceExchange(API_KEY, SecretStr(secret), base_url=fake.base_url, timeout_s=2)
     try:
-        # The adapter has no permissions call of its own yet: its client is the seam.
+        # The raw answer, as Binance sends it (`key_permissions` reads it as KeyPermissions).
         return exchange._client().get_account_api_permissions()
     finally:
         exchange.close()
@@ -63,6 +63,7 @@ def test_the_permissions_of_a_trading_key_come_back_as_binance_documents_them(
     assert (request.method, request.path) == ("GET", API_RESTRICTIONS_PATH)
     assert request.headers["x-mbx-apikey"] == API_KEY
     assert {"timestamp", "signature"} <= set(request.params)
+    assert fake.used_weight() == 1  # Binance: request weight (IP) 1
 
 
 def test_each_fake_reports_the_permissions_it_is_given(fake: BinanceFake) -> None:
@@ -88,3 +89,19 @@ def test_the_permissions_request_is_signed_and_checked(fake: BinanceFake) -> Non
     assert caught.value.code == -1022
     assert unsigned.status_code == 401
     assert unsigned.json()["code"] == -2014
+
+
+def test_the_testnet_answers_404_for_the_permissions_endpoint(fake: BinanceFake) -> None:
+    from binance.exceptions import BinanceAPIException
+
+    exchange = BinanceExchange(
+        API_KEY, SecretStr(API_SECRET), testnet=True, base_url=fake.testnet_base_url
+    )
+    try:
+        with pytest.raises(BinanceAPIException) as caught:
+            exchange._client().get_account_api_permissions()
+    finally:
+        exchange.close()
+
+    assert caught.value.status_code == 404
+    assert [(r.path, r.testnet) for r in fake.requests] == [(API_RESTRICTIONS_PATH, True)]

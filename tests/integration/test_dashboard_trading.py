@@ -57,6 +57,7 @@ def as_decimals(board: dict[str, Any]) -> dict[str, Any]:
 def test_a_new_trader_sees_the_starting_paper_balance_and_nothing_else(trader: User) -> None:
     assert dashboard(trader[1]) == {
         "trading_mode": "paper",
+        "key_status": None,
         "balances": [{"asset": "USDT", "free": "10000", "locked": "0"}],
         "open_orders": 0,
         "trades_total": 0,
@@ -103,6 +104,7 @@ def test_the_dashboard_after_a_buy_and_a_partial_sell_shows_average_cost_pnl(
     assert get_trade(token, resting["id"])["status"] == "NEW"
     assert as_decimals(board) == {
         "trading_mode": "paper",
+        "key_status": None,
         "balances": [
             {"asset": "BTC", "free": held, "locked": D(0)},
             {"asset": "USDT", "free": usdt_free, "locked": locked},

@@ -20,6 +20,7 @@ from tests.trading_support import (
     OrderQueueHarness,
     cancel,
     get_trade,
+    order_requests,
     placed,
     set_prices,
     store_key,
@@ -110,8 +111,12 @@ def test_a_sync_poisoned_by_a_revoked_key_holds_back_neither_its_user_nor_anothe
     assert done[elsewhere["id"]][0] == 1
     assert next_order["id"] in done
     assert done[next_order["id"]][1] < VISIBILITY_S
-    # (the revoked key rejects it, but that is Binance's answer, not a held queue)
-    assert get_trade(token, next_order["id"])["status"] == "REJECTED"
+    # (the sync found the key revoked, so the order is never sent with it: FAILED, not placed)
+    ended = get_trade(token, next_order["id"])
+    assert ended["status"] == "FAILED"
+    assert "refused the stored API key" in ended["reason"]
+    placements = [r.params.get("newClientOrderId") for r in order_requests(binance_fake)]
+    assert ended["client_order_id"] not in placements
     assert slow_queue.depth() == 0
     assert slow_queue.dead_letters() == []
 

@@ -16,12 +16,20 @@ from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential
 
 from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.binance_server import BinanceFake
 from tests.support import call, configure, invoke, user_with_token
 
 KEYS = {
     "alice@example.com": ("aliceKEY" * 4, "aliceSECRET" * 4),
     "bob@example.com": ("bobKEY" * 4, "bobSECRET" * 4),
 }
+
+
+@pytest.fixture(autouse=True)
+def binance(binance_fake: BinanceFake) -> BinanceFake:
+    """Binance answering the key check before each key is stored: it knows these keys."""
+    binance_fake.other_keys.update(dict(KEYS.values()))
+    return binance_fake
 
 
 def _store_keys() -> dict[str, tuple[str, str]]:

@@ -17,9 +17,11 @@ from tradebot.db.models import SecurityEvent, Trade
 from tradebot.db.models import User as UserRow
 from tradebot.orders.sync import refuse_key
 
+from tests.fakes.binance_server import BinanceFake
 from tests.support import Reply, assert_problem, call, error_fields
 from tests.trading_support import (
     API_KEY,
+    API_SECRET,
     OrderQueueHarness,
     new_trader,
     placed,
@@ -122,10 +124,10 @@ def test_a_long_user_agent_is_cut_not_refused() -> None:
 
 
 def test_storing_and_deleting_a_key_record_key_stored_and_key_deleted_naming_only_its_hint(
-    trader: User,
+    binance_fake: BinanceFake, trader: User
 ) -> None:
     user_id, token = trader
-    key = {"api_key": API_KEY, "api_secret": "s" * 64, "testnet": True}
+    key = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
 
     assert from_browser("api_keys_put", token=token, body=key).status == 200
     assert from_browser("api_keys_delete", token=token).status == 204
@@ -140,7 +142,7 @@ def test_storing_and_deleting_a_key_record_key_stored_and_key_deleted_naming_onl
 
 
 def test_a_key_change_refused_while_live_orders_may_be_open_records_key_refused_only(
-    trader: User,
+    binance_fake: BinanceFake, trader: User
 ) -> None:
     user_id, token = trader
     store_key(token)
@@ -158,10 +160,14 @@ def test_a_key_change_refused_while_live_orders_may_be_open_records_key_refused_
     assert_problem(replaced, 409)
     assert_problem(deleted, 409)
     assert types_of(user_id) == ["key_stored", "key_refused"]
+    # Refused before Binance was asked about the new key: only the first key was checked.
+    assert [r.headers["x-mbx-apikey"] for r in binance_fake.requests] == [API_KEY]
     assert events_of(user_id)[-1].ip == ADDRESS
 
 
-def test_a_key_the_exchange_refuses_records_key_invalidated_once(trader: User) -> None:
+def test_a_key_the_exchange_refuses_records_key_invalidated_once(
+    binance_fake: BinanceFake, trader: User
+) -> None:
     user_id, token = trader
     store_key(token)
 

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.binance_server import BinanceFake
-from tests.support import configure
-from tests.trading_support import API_KEY, API_SECRET, new_trader
+from tests.trading_support import API_KEY, API_SECRET, new_trader, point_at_fake
 
 User = tuple[str, str]  # (user id, access token)
 
@@ -41,5 +40,5 @@ def binance_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[BinanceFake]:
     """The Binance fake (checks HMAC signatures) for the key in `tests.trading_support`."""
     fake = BinanceFake(api_key=API_KEY, api_secret=API_SECRET)
     with fake:
-        configure(monkeypatch, binance_base_url=fake.base_url, binance_timeout_s="2")
+        point_at_fake(monkeypatch, fake, timeout_s="2")
         yield fake

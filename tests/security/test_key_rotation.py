@@ -55,6 +55,7 @@ def test_after_rotation_the_new_key_alone_decrypts_everything_and_trading_contin
     # Given Alice trading on paper, Mallory live with a stored key, and more stored keys
     _, paper_token = alice
     _, live_token = mallory
+    binance_fake.other_keys.update(dict(OTHER_KEYS.values()))  # Binance knows each key
     key = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
     assert call("api_keys_put", token=live_token, body=key).status == 200
     stored = {}

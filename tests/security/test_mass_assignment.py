@@ -120,7 +120,7 @@ def _try_every_route_with_mode_in_the_query(token: str) -> None:
         )
 
 
-@pytest.mark.usefixtures("prices")
+@pytest.mark.usefixtures("prices", "binance_fake")  # Binance checks the key before it is stored
 def test_only_the_api_keys_routes_change_the_trading_mode_and_only_the_callers(
     alice: Account, mallory: Account
 ) -> None:

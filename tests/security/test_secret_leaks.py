@@ -1,10 +1,12 @@
 """No secret leaves through a log line, a response or an error, and the database holds API
-secrets and TOTP secrets only as Fernet tokens, recovery codes only as hashes.
+secrets and TOTP secrets only as sealed v2 envelopes, recovery codes only as hashes.
 
 The whole acceptance flow runs with every logger at DEBUG: registration, login (and a failed
 one), two-factor enrolment, logins and a step-up with codes and recovery codes, a stored
 Binance key, paper and live trades through the executor, notes, the dashboard, error answers,
-a Fernet key rotation and a key whose secret Binance refuses. Everything logged
+a Fernet key rotation, a sealed key copied into another user's row, a key whose secret is not
+the key's, an Ed25519 key (its private key a PEM) stored, traded with, then revoked. Everything
+logged
 (the Powertools JSON lines, stdlib records with their tracebacks, whatever reached stdout or
 stderr), everything answered and the audit trail those actions recorded is then searched for
 each secret, whole and in pieces.
@@ -32,9 +34,12 @@ from tradebot.orders.messages import OrderMessage
 from tradebot.twofactor import recovery, totp
 
 from tests.conftest import TEST_FERNET_KEY, TEST_JWT_SECRET
+from tests.fakes.binance_keys import new_ed25519_pem, public_key_of
 from tests.fakes.binance_server import BinanceFake
 from tests.support import Reply, call, configure
 from tests.trading_support import API_KEY, API_SECRET, WRONG_SECRET
+
+ED_KEY = "Ed25519KeyOfBobEd25519KeyOfBob01"
 
 ALICE_PASSWORD = "crimson tide harbor lights 7"
 BOB_PASSWORD = "quiet orbit walnut ledger 9"
@@ -181,6 +186,7 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     # Bob's sealed key copied into Alice's row: refused (400) and marked invalid, and neither
     # the ciphertexts nor either key shows up anywhere
     alice_key = {"api_key": ALICE_API_KEY, "api_secret": ALICE_API_SECRET, "testnet": True}
+    fake.other_keys[ALICE_API_KEY] = ALICE_API_SECRET
     # (her step-ups with recovery codes: her TOTP secret was re-sealed by the rotation too)
     step_up = {"X-OTP": spare_codes[0]}
     put = flow.call("api_keys_put", token=alice_token, body=alice_key, headers=step_up)
@@ -191,14 +197,29 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     step_up = {"X-OTP": spare_codes[1]}
     assert flow.call("api_keys_delete", token=alice_token, headers=step_up).status == 204
 
-    # A key whose secret Binance refuses: the trade is rejected with Binance's reason
+    # A key whose secret is not the key's: refused before it is stored
     refused = {"api_key": API_KEY, "api_secret": WRONG_SECRET, "testnet": True}
-    assert flow.call("api_keys_put", token=bob_token, body=refused).status == 200
+    assert flow.call("api_keys_put", token=bob_token, body=refused).status == 422
+    # An Ed25519 key: a PEM that is not one, then the key stored and traded with
+    pem = new_ed25519_pem()
+    flow.secrets["Ed25519 private key"] = "".join(pem.splitlines()[1:-1])
+    fake.ed25519_keys[ED_KEY] = public_key_of(pem)
+    broken = {"api_key": ED_KEY, "private_key": pem.replace("-----END", "AAAA-----END")}
+    assert flow.call("api_keys_put", token=bob_token, body=broken).status == 422
+    ed_key = {"api_key": ED_KEY, "private_key": pem, "testnet": True}
+    assert flow.call("api_keys_put", token=bob_token, body=ed_key).status == 200
+    signed = flow.call("trades_create", token=bob_token, body=market_buy)
+    _execute(signed.body["id"])
+    # Binance revokes it: refused with Binance's reason, and not used again
+    del fake.ed25519_keys[ED_KEY]
+    fake.other_keys.clear()
+    flow.call("dashboard", token=bob_token)
     rejected = flow.call("trades_create", token=bob_token, body=market_buy)
     if rejected.status == 202:
         _execute(rejected.body["id"])
         path = {"trade_id": rejected.body["id"]}
         assert flow.call("trades_get", token=bob_token, path_params=path).body["reason"]
+    assert flow.call("api_keys_get", token=bob_token).body["status"] == "invalid"
     flow.call("dashboard", token=bob_token)
     flow.call("api_keys_delete", token=bob_token)
     assert fake.placed_orders, "the live orders reached the Binance fake"
@@ -321,6 +342,7 @@ def test_no_secret_in_any_log_line_response_or_error(
         types = {e.type for e in events}
     assert {"login", "login_failed", "key_stored", "key_deleted", "order_placed"} <= types
     assert "2fa_enabled" in types
+    assert {"key_refused", "key_invalidated"} <= types
     assert _leaks(trail, flow.secrets) == []
 
 

@@ -93,6 +93,20 @@ class LiveOrdersOpen(Conflict):
         }
 
 
+class KeyRefused(InvalidInput):
+    """The exchange key offered was not stored: the exchange refused it, or it may do more than
+    trade (withdraw, transfer) or cannot trade spot. The errors name the field and why."""
+
+    title = "Key refused"
+
+
+class StoredKeyRefused(Conflict):
+    """The stored key was refused by the exchange since it was stored: it is not used again
+    until a key is stored anew."""
+
+    title = "Stored key refused"
+
+
 class LimitExceeded(InvalidInput):
     """The order would break one of the user's risk limits; the field is the limit's name."""
 

@@ -157,6 +157,10 @@ class Settings(EnvSettings):
         "auth": 10,
     }
     rate_window_s: int = 60
+    # Storing a key asks Binance about it (weight 21 on binance.com) from the IP every user
+    # shares: at most this many checks per user in this many seconds, whatever the write limit.
+    key_check_limit: int = Field(default=10, gt=0)
+    key_check_window_s: int = Field(default=600, gt=0)
     # Failed logins (tradebot.cache.lockout): `login_max_failures` within the window from one
     # address lock that (email, address) pair; `login_email_max_failures` from all addresses
     # lock the email everywhere. Each lockout doubles the last one remembered, up to the cap.
@@ -196,8 +200,10 @@ class Settings(EnvSettings):
     paper_fee_rate: Decimal = Decimal("0.001")
     # One chart point per symbol this often (GET /api/market/prices/{symbol}/history); a day kept.
     price_history_step_s: int = Field(default=60, ge=1, le=3600)
-    # Overrides Binance's REST base URL (tests point it at the local fake).
+    # Overrides Binance's REST base URL (tests point it at the local fake): binance.com's, and
+    # the spot testnet's too unless `binance_testnet_base_url` overrides that one.
     binance_base_url: str = ""
+    binance_testnet_base_url: str = ""
     binance_timeout_s: float = 5.0
     # Sent with every signed request: Binance forwards a request to its matching engine only
     # within this many ms of its timestamp (5000 is Binance's default; 60000 its maximum).

@@ -48,7 +48,7 @@ export interface paths {
         };
         /** The stored key, masked */
         get: operations["api_keys_get"];
-        /** Store a Binance key, encrypted */
+        /** Check a Binance key with Binance, then store it encrypted */
         put: operations["api_keys_put"];
         post?: never;
         /** Forget the key */
@@ -355,7 +355,8 @@ export interface components {
         };
         /**
          * ApiKeyCreate
-         * @description A Binance key and secret to store; both are write-only.
+         * @description A Binance key with its HMAC secret or its Ed25519 private key (exactly one); all of it
+         *     write-only.
          */
         ApiKeyCreate: {
             /**
@@ -365,9 +366,14 @@ export interface components {
             api_key: string;
             /**
              * Api Secret
-             * Format: password
+             * @description An HMAC key's secret
              */
-            api_secret: string;
+            api_secret?: string | null;
+            /**
+             * Private Key
+             * @description An Ed25519 key's private key, PKCS#8 PEM, unencrypted (it is encrypted at rest here); instead of api_secret
+             */
+            private_key?: string | null;
             /**
              * Testnet
              * @default true
@@ -376,7 +382,7 @@ export interface components {
         };
         /**
          * ApiKeyPublic
-         * @description A stored key as the owner may see it: masked, never the secret.
+         * @description A stored key as the owner may see it: masked, never the secret or private key.
          */
         ApiKeyPublic: {
             /** Api Key Hint */
@@ -391,6 +397,32 @@ export interface components {
              * @constant
              */
             exchange: "binance";
+            /**
+             * Invalid Reason
+             * @description Why the exchange refused it
+             */
+            invalid_reason?: string | null;
+            /**
+             * Ip Restricted
+             * @description Restricted to trusted IPs on Binance; null when not known (testnet)
+             */
+            ip_restricted: boolean | null;
+            /**
+             * Key Type
+             * @enum {string}
+             */
+            key_type: "hmac" | "ed25519";
+            /**
+             * Permissions
+             * @description What the key may do, e.g. ["read", "spot"], as checked when it was stored
+             */
+            permissions: string[];
+            /**
+             * Status
+             * @description valid, or invalid once the exchange refused it (store a key anew)
+             * @enum {string}
+             */
+            status: "valid" | "invalid";
             /** Testnet */
             testnet: boolean;
         };
@@ -440,6 +472,8 @@ export interface components {
         Dashboard: {
             /** Balances */
             balances: components["schemas"]["BalancePublic"][];
+            /** Key Status */
+            key_status?: ("valid" | "invalid") | null;
             /** Open Orders */
             open_orders: number;
             /** Positions */
@@ -1371,6 +1405,15 @@ export interface operations {
             };
             /** @description Too many requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The exchange answered with an error */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

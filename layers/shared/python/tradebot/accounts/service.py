@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic
+from tradebot.accounts.keycheck import CheckedKey, check_key, secret_field
+from tradebot.accounts.schemas import ApiKeyCreate, ApiKeyPublic, KeyType
 from tradebot.accounts.sealing import (
     NOT_BOUND,
     KeyNotBound,
@@ -16,10 +17,20 @@ from tradebot.accounts.sealing import (
     seal_value,
 )
 from tradebot.audit.events import record_event
+from tradebot.cache.ratelimit import check_rate
 from tradebot.crypto.vault import ExchangeCredentials
+from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, new_id, utcnow
-from tradebot.errors import LiveOrdersOpen, NotFound, OpenOrder
+from tradebot.errors import (
+    InvalidInput,
+    KeyRefused,
+    LiveOrdersOpen,
+    NotFound,
+    OpenOrder,
+    StoredKeyRefused,
+)
 from tradebot.orders.state import MAY_BE_OPEN, OPEN
+from tradebot.settings import get_settings
 
 # Orders the exchange has, or may have: what follows a key replacing a refused one.
 ON_THE_EXCHANGE = OPEN | {"RECONCILING"}
@@ -39,11 +50,79 @@ def _public(credential: ApiCredential) -> ApiKeyPublic:
         api_key_hint=credential.api_key_hint,
         testnet=credential.testnet,
         created_at=credential.created_at,
+        key_type=cast(KeyType, credential.key_type),
+        status="invalid" if credential.invalidated_at is not None else "valid",
+        invalid_reason=credential.invalid_reason,
+        ip_restricted=credential.ip_restricted,
+        permissions=list(credential.permissions or []),
     )
 
 
-def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
-    """Encrypt and store the key (replacing any earlier one); the user trades live from now."""
+def store_checked_key(user_id: str, body: ApiKeyCreate) -> ApiKeyPublic:
+    """Check the key with the exchange, then store it: PUT /api/account/api-keys.
+
+    Nothing is stored unless the exchange accepted it. A refusal (422) is recorded as a
+    `key_refused` event, committed although the request fails; an exchange that could not be
+    asked is a 503 or 502 with nothing stored or recorded.
+    """
+    if body.api_secret is None and body.private_key is None:
+        raise InvalidInput.on("api_secret", "is required (or private_key, for an Ed25519 key)")
+    if body.api_secret is not None and body.private_key is not None:
+        raise InvalidInput.on(
+            "private_key", "give api_secret (an HMAC key) or private_key (Ed25519), not both"
+        )
+    with unit_of_work() as session:
+        # Checked again under the row lock when storing; refused here before Binance is asked.
+        stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+        _refuse_change_while_orders_open(session, user_id, stored, body.testnet)
+    settings = get_settings()
+    # Each check spends request weight of the IP every user shares: a user cannot spend much.
+    check_rate(
+        "key_check", f"user:{user_id}", settings.key_check_limit, settings.key_check_window_s
+    )
+    try:
+        checked = check_key(body)
+    except KeyRefused as exc:
+        reasons = ", ".join(f"{e.field} {e.message}" for e in exc.errors)
+        with unit_of_work() as session:
+            record_event(session, user_id, "key_refused", detail=f"{_venue(body)}: {reasons}")
+        raise
+    with unit_of_work() as session:
+        return store_api_key(session, user_id, body, checked)
+
+
+def _refuse_change_while_orders_open(
+    session: Session, user_id: str, credential: ApiCredential | None, testnet: bool
+) -> None:
+    """`LiveOrdersOpen` (409, recorded as `key_refused`) when replacing `credential` with a key
+    for `testnet` would strand live orders that may be open."""
+    if credential is None:
+        return
+    venue = "testnet" if testnet else "live"
+    refused = credential.invalidated_at is not None
+    try:
+        refuse_while_live_orders_open(session, user_id, other_than=venue if refused else None)
+    except LiveOrdersOpen:
+        # The refusal is what is recorded: committed (nothing else was written) before
+        # the 409 rolls the request back.
+        record_event(session, user_id, "key_refused", detail="live orders may be open")
+        session.commit()
+        raise
+
+
+def _venue(body: ApiKeyCreate) -> str:
+    """A key offered, as events name it: its venue and masked hint (never the key)."""
+    return f"{'testnet' if body.testnet else 'live'} key {mask(body.api_key.get_secret_value())}"
+
+
+def store_api_key(
+    session: Session, user_id: str, body: ApiKeyCreate, checked: CheckedKey
+) -> ApiKeyPublic:
+    """Encrypt and store a key the exchange accepted (`checked`), replacing any earlier one;
+    the user trades live from now."""
+    secret = body.private_key if body.private_key is not None else body.api_secret
+    if secret is None:
+        raise InvalidInput.on(secret_field(body), "is required")
     api_key = body.api_key.get_secret_value()
     credential = _locked_credential(session, user_id)
     if credential is None:
@@ -52,14 +131,7 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
     else:
         old_id, refused = credential.id, credential.invalidated_at is not None
         venue = "testnet" if body.testnet else "live"
-        try:
-            refuse_while_live_orders_open(session, user_id, other_than=venue if refused else None)
-        except LiveOrdersOpen:
-            # The refusal is what is recorded: committed (nothing else was written) before
-            # the 409 rolls the request back.
-            record_event(session, user_id, "key_refused", detail="live orders may be open")
-            session.commit()
-            raise
+        _refuse_change_while_orders_open(session, user_id, credential, body.testnet)
         # A new key is a new credential: orders accepted for the old one are never placed
         # with this one (the executor compares the trade's credential id).
         credential.id = new_id()
@@ -82,10 +154,13 @@ def store_api_key(session: Session, user_id: str, body: ApiKeyCreate) -> ApiKeyP
     # Sealed to this user and this credential id: copied into another row, they do not open.
     credential.api_key_encrypted = seal_value(user_id, credential.id, "api_key", api_key)
     credential.api_secret_encrypted = seal_value(
-        user_id, credential.id, "api_secret", body.api_secret.get_secret_value()
+        user_id, credential.id, "api_secret", secret.get_secret_value()
     )
     credential.api_key_hint = mask(api_key)
     credential.testnet = body.testnet
+    credential.key_type = body.key_type
+    credential.ip_restricted = checked.ip_restricted
+    credential.permissions = checked.permissions
     credential.invalidated_at = credential.invalid_reason = None
     credential.created_at = utcnow()
     record_event(session, user_id, "key_stored", detail=_describe(credential))
@@ -177,6 +252,8 @@ class StoredKey(Protocol):
     def api_secret_encrypted(self) -> str | None: ...
     @property
     def testnet(self) -> bool | None: ...
+    @property
+    def key_type(self) -> str | None: ...
 
 
 def decrypt_credentials(stored: StoredKey | None, credential_id: str) -> ExchangeCredentials | None:
@@ -194,6 +271,16 @@ def decrypt_credentials(stored: StoredKey | None, credential_id: str) -> Exchang
         api_key=open_value(stored.api_key_encrypted, owner, credential_id, "api_key", hint),
         api_secret=open_value(stored.api_secret_encrypted, owner, credential_id, "api_secret"),
         testnet=bool(stored.testnet),
+        key_type="ed25519" if stored.key_type == "ed25519" else "hmac",
+    )
+
+
+def stored_key_refused(reason: str | None) -> StoredKeyRefused:
+    """The 409 for a request that would use a key the exchange refused since it was stored."""
+    why = f" ({reason})" if reason else ""
+    return StoredKeyRefused(
+        f"The stored API key was refused by the exchange{why}; it is not used until a key is "
+        "stored anew with PUT /api/account/api-keys"
     )
 
 

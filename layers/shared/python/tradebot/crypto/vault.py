@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
@@ -18,11 +19,15 @@ class VaultError(Exception):
 
 @dataclass(frozen=True)
 class ExchangeCredentials:
-    """Decrypted credentials, handed only to the exchange client; repr shows nothing."""
+    """Decrypted credentials, handed only to the exchange client; repr shows nothing.
+
+    `api_secret` is the HMAC secret, or for an Ed25519 key (`key_type`) its private key (PEM).
+    """
 
     api_key: SecretStr
     api_secret: SecretStr
     testnet: bool
+    key_type: Literal["hmac", "ed25519"] = "hmac"
 
 
 class Vault:

@@ -63,7 +63,11 @@ class User(Base):
 
 class ApiCredential(Base):
     """A user's exchange key; key and secret are stored only as v2 envelopes sealed to this user
-    and this credential id (tradebot.crypto.envelope), or as legacy Fernet tokens until rotated."""
+    and this credential id (tradebot.crypto.envelope), or as legacy Fernet tokens until rotated.
+
+    `api_secret_encrypted` holds the HMAC secret, or for an Ed25519 key its private key (PEM):
+    `key_type` tells them apart.
+    """
 
     __tablename__ = "api_credentials"
 
@@ -76,6 +80,11 @@ class ApiCredential(Base):
     api_secret_encrypted: Mapped[str] = mapped_column(Text)
     api_key_hint: Mapped[str] = mapped_column(String(16))
     testnet: Mapped[bool] = mapped_column(Boolean, default=True)
+    key_type: Mapped[str] = mapped_column(String(8), default="hmac", server_default="hmac")
+    # What the exchange said when the key was checked before it was stored: whether it is
+    # restricted to trusted IPs (None: not known, e.g. testnet), and what it may do.
+    ip_restricted: Mapped[bool | None] = mapped_column(Boolean)
+    permissions: Mapped[list[str] | None] = mapped_column(JSON)
     # Set when the exchange refused the key (-2014/-2015...): it is not used again, and the
     # user's orders are not synced, until a key is stored anew (a new credential).
     invalidated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

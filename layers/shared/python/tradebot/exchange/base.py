@@ -148,6 +148,31 @@ class Balance:
     locked: Decimal
 
 
+@dataclass(frozen=True)
+class SpotAccount:
+    """What the spot account read (GET /api/v3/account) says about a key's account."""
+
+    can_trade: bool
+    # Binance's account permissions, e.g. ("SPOT",).
+    permissions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KeyPermissions:
+    """What an API key may do (GET /sapi/v1/account/apiRestrictions), as Binance reports it."""
+
+    ip_restricted: bool
+    reading: bool
+    spot_trading: bool
+    withdrawals: bool
+    internal_transfer: bool
+    universal_transfer: bool
+    margin: bool
+    futures: bool
+    options: bool
+    portfolio_margin: bool
+
+
 class Exchange(Protocol):
     """What the order executor and the API need from an exchange."""
 

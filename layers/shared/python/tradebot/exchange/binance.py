@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import SecretStr
 
@@ -26,6 +26,7 @@ from tradebot.errors import (
     UnknownOrder,
 )
 from tradebot.exchange.base import Balance, OrderRequest, OrderResult, PriceRange, SymbolFilters
+from tradebot.exchange.binance_keys import KeyReads
 from tradebot.exchange.binance_wire import (
     ORDER_DOES_NOT_EXIST,
     api_error,
@@ -49,9 +50,12 @@ _TRADES_PAGE: Final = 1000
 # GET /allOrders answers at most 1000 orders a call.
 _ORDERS_PAGE: Final = 1000
 
+KeyType = Literal["hmac", "ed25519"]
 
-class BinanceExchange:
-    """The `Exchange` protocol on Binance spot (or its testnet, or a local fake via `base_url`)."""
+
+class BinanceExchange(KeyReads):
+    """The `Exchange` protocol on Binance spot (or its testnet, or a local fake via `base_url`),
+    and what Binance says about the key (`KeyReads`)."""
 
     def __init__(
         self,
@@ -64,8 +68,12 @@ class BinanceExchange:
         recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
         clients: ClientPool | None = None,
         budget: RequestBudget | None = None,
+        key_type: KeyType = "hmac",
     ) -> None:
+        """`api_secret` is the HMAC secret, or with `key_type` "ed25519" the private key (PEM)
+        python-binance signs with (base64 of the Ed25519 signature of the query string)."""
         self._api_key = api_key
+        self._key_type = key_type
         # Kept as SecretStr so that repr(), vars() and any accidental log show only asterisks.
         self.__secret = (
             api_secret if isinstance(api_secret, SecretStr) else SecretStr(api_secret or "")
@@ -85,6 +93,7 @@ class BinanceExchange:
             clients.key(
                 api_key,
                 self.__secret.get_secret_value(),
+                key_type,
                 testnet,
                 self._base_url,
                 timeout_s,
@@ -109,9 +118,12 @@ class BinanceExchange:
         if self._client_instance is None:
             from binance.client import Client
 
+            secret = self.__secret.get_secret_value() or None
+            ed25519 = self._key_type == "ed25519"
             client = Client(
                 api_key=self._api_key,
-                api_secret=self.__secret.get_secret_value() or None,
+                api_secret=None if ed25519 else secret,
+                private_key=secret if ed25519 else None,
                 requests_params={"timeout": self._timeout_s},
                 testnet=self._testnet,
                 ping=False,

@@ -27,7 +27,14 @@ from tradebot.errors import (
     RetryableExchangeError,
     UnknownOrder,
 )
-from tradebot.exchange.base import ExchangeOrderStatus, OrderRequest, OrderResult, PriceRange
+from tradebot.exchange.base import (
+    ExchangeOrderStatus,
+    KeyPermissions,
+    OrderRequest,
+    OrderResult,
+    PriceRange,
+    SpotAccount,
+)
 from tradebot.exchange.commission import commission_of
 from tradebot.exchange.decimals import format_decimal
 from tradebot.exchange.weight import retry_after_of
@@ -101,6 +108,37 @@ def order_result(data: Mapping[str, Any], client_order_id: str | None = None) ->
             str(data.get("cummulativeQuoteQty", data.get("cumulativeQuoteQty", "0")))
         ),
         fees=fees,
+    )
+
+
+def key_permissions(data: Mapping[str, Any]) -> KeyPermissions:
+    """GET /sapi/v1/account/apiRestrictions as `KeyPermissions`; a flag Binance leaves out
+    counts as granted where granting it would be a risk, so a missing flag never passes a key."""
+
+    def flag(name: str, missing: bool) -> bool:
+        value = data.get(name, missing)
+        return value if isinstance(value, bool) else missing
+
+    return KeyPermissions(
+        ip_restricted=flag("ipRestrict", False),
+        reading=flag("enableReading", False),
+        spot_trading=flag("enableSpotAndMarginTrading", False),
+        withdrawals=flag("enableWithdrawals", True),
+        internal_transfer=flag("enableInternalTransfer", True),
+        universal_transfer=flag("permitsUniversalTransfer", True),
+        margin=flag("enableMargin", False),
+        futures=flag("enableFutures", False),
+        options=flag("enableVanillaOptions", False),
+        portfolio_margin=flag("enablePortfolioMarginTrading", False),
+    )
+
+
+def spot_account(data: Mapping[str, Any]) -> SpotAccount:
+    """GET /api/v3/account's `canTrade` and `permissions` (missing: cannot trade)."""
+    permissions = data.get("permissions")
+    return SpotAccount(
+        can_trade=data.get("canTrade") is True,
+        permissions=tuple(str(p) for p in permissions) if isinstance(permissions, list) else (),
     )
 
 

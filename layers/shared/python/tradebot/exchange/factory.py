@@ -58,13 +58,18 @@ def binance_exchange(credentials: ExchangeCredentials | None = None) -> BinanceE
     from tradebot.exchange.weight import request_budget
 
     settings = get_settings()
+    testnet = credentials.testnet if credentials else False
+    base_url = settings.binance_base_url
+    if testnet and settings.binance_testnet_base_url:
+        base_url = settings.binance_testnet_base_url
     return BinanceExchange(
         credentials.api_key.get_secret_value() if credentials else None,
         credentials.api_secret if credentials else None,
-        testnet=credentials.testnet if credentials else False,
-        base_url=settings.binance_base_url or None,
+        testnet=testnet,
+        base_url=base_url or None,
         timeout_s=settings.binance_timeout_s,
         recv_window_ms=settings.binance_recv_window_ms,
         clients=binance_clients(),
         budget=request_budget(),
+        key_type=credentials.key_type if credentials else "hmac",
     )

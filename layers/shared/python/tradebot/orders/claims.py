@@ -15,7 +15,7 @@ from sqlalchemy import Label, Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tradebot.accounts.sealing import KeyNotBound, invalidate_unbound
-from tradebot.accounts.service import decrypt_credentials, usable_credentials
+from tradebot.accounts.service import decrypt_credentials
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.models import ApiCredential, Trade
 from tradebot.errors import RetryableExchangeError
@@ -58,8 +58,10 @@ _KEY_COLUMNS = (
     "api_key_encrypted",
     "api_secret_encrypted",
     "api_key_hint",
-    "invalid_reason",
     "testnet",
+    "key_type",
+    "invalidated_at",
+    "invalid_reason",
 )
 
 
@@ -106,24 +108,46 @@ class Claim:
     credentials: ExchangeCredentials | None = None
     # The owner asked to cancel it while it waited (or while an attempt was refused for certain).
     cancel_requested: bool = False
-    # Why the stored key cannot be used (it failed its binding check and was marked invalid).
-    key_unusable: str | None = None
+    # Why the key cannot be used (then `credentials` is None): the exchange refused it since,
+    # or it failed its binding check (marked invalid with the claim).
+    key_refused: str | None = None
+
+
+@dataclass(frozen=True)
+class BoundKey:
+    """The key a trade was accepted for: usable, refused (by the exchange or its binding check)
+    since, or gone."""
+
+    credentials: ExchangeCredentials | None  # None: removed, replaced or refused
+    refused: str | None = None  # why it is not used (until a key is stored anew)
+
+
+def bound_key(session: Session, user_id: str, credential_id: str | None) -> BoundKey:
+    """The owner's key if it is still the credential `credential_id` (the trade's)."""
+    stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+    if stored is None or credential_id is None or stored.id != credential_id:
+        return BoundKey(None)
+    return _usable(session, stored, stored.id)
+
+
+def _usable(session: Session, stored: Any, credential_id: str) -> BoundKey:
+    if stored.invalidated_at is not None:
+        return BoundKey(None, stored.invalid_reason or "refused by the exchange")
+    try:
+        return BoundKey(decrypt_credentials(stored, credential_id))
+    except KeyNotBound as error:
+        # Committed with the caller's transaction: the key is not tried again.
+        invalidate_unbound(session, error)
+        return BoundKey(None, error.detail)
 
 
 def bound_credentials(
     session: Session, user_id: str, credential_id: str | None
 ) -> ExchangeCredentials | None:
-    """The owner's key if it is still the credential `credential_id` (the trade's), else None
-    (also when it fails its binding check: then it is marked invalid in `session`)."""
-    stored = _bound_key(session, user_id, credential_id)
-    return None if stored is None else usable_credentials(session, stored, stored.id)
-
-
-def _bound_key(session: Session, user_id: str, credential_id: str | None) -> ApiCredential | None:
-    stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
-    if stored is None or credential_id is None or stored.id != credential_id:
-        return None
-    return stored
+    """The owner's key if it is still the trade's credential and neither the exchange nor its
+    binding check has refused it since, else None (a key failing its binding check now is marked
+    invalid in `session`)."""
+    return bound_key(session, user_id, credential_id).credentials
 
 
 def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) -> Claim | None:
@@ -149,22 +173,15 @@ def claim_trade(session: Session, trade_id: str, now: datetime, worker_id: str) 
         raise OrderInProgress("Another executor is placing this order")
     if row.trading_mode == "paper":
         return Claim(earlier=False)
-    unusable: str | None = None
-    try:
-        if with_key:
-            same = row.credential_id is not None and row.owner_credential_id == row.credential_id
-            credentials = decrypt_credentials(row, row.credential_id) if same else None
-        else:
-            stored = _bound_key(session, row.user_id, row.credential_id)
-            credentials = None if stored is None else decrypt_credentials(stored, stored.id)
-    except KeyNotBound as error:
-        # Committed with the claim: the key is not tried again, the trade is failed below.
-        invalidate_unbound(session, error)
-        credentials, unusable = None, error.detail
+    if with_key:
+        same_key = row.credential_id is not None and row.owner_credential_id == row.credential_id
+        key = _usable(session, row, row.credential_id) if same_key else BoundKey(None)
+    else:
+        key = bound_key(session, row.user_id, row.credential_id)
     return Claim(
         earlier=earlier,
         request=request_of(row),
-        credentials=credentials,
+        credentials=key.credentials,
         cancel_requested=row.cancel_requested_at is not None,
-        key_unusable=unusable,
+        key_refused=key.refused,
     )

@@ -21,10 +21,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from tradebot.accounts.sealing import NOT_BOUND
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Trade, utcnow
 from tradebot.errors import (
     ExchangeError,
+    InvalidApiKey,
     OutcomeUnknown,
     PermanentExchangeError,
     RetryableExchangeError,
@@ -32,7 +34,7 @@ from tradebot.errors import (
 from tradebot.exchange.base import Exchange, OrderRequest, OrderResult
 from tradebot.exchange.factory import binance_exchange, paper_exchange
 from tradebot.exchange.retry import place_order_safely, with_retries
-from tradebot.orders.claims import OrderInProgress, bound_credentials, claim_trade
+from tradebot.orders.claims import Claim, OrderInProgress, bound_credentials, claim_trade
 from tradebot.orders.mapping import request_of
 from tradebot.orders.messages import OrderMessage
 from tradebot.orders.reconcile import (
@@ -41,6 +43,7 @@ from tradebot.orders.reconcile import (
     start_reconciling,
 )
 from tradebot.orders.recording import record_result, reject
+from tradebot.orders.sync import refuse_key
 from tradebot.orders.upkeep import (
     LOCK_FOR_OUTCOME,
     NOTHING_RECORDED,
@@ -52,6 +55,10 @@ from tradebot.orders.upkeep import (
 from tradebot.settings import get_settings
 
 KEY_CHANGED = "The API key changed after this order was accepted"
+KEY_REFUSED = (
+    "Not placed: the exchange refused the stored API key after this order was accepted ({}); "
+    "store a key anew"
+)
 
 
 @dataclass
@@ -110,16 +117,7 @@ class Executor(OrderUpkeep):
         if claim.cancel_requested and not claim.earlier and self._canceled_before_placing(trade_id):
             return
         if credentials is None:
-            # The key this order was accepted for was removed or replaced (never another's), or
-            # failed its binding check (then it was marked invalid with the claim).
-            if claim.earlier:
-                why = "the API key changed since, so it cannot be checked with that key"
-                self._reconcile(trade_id, earlier_attempt_reason(request.client_order_id, why), now)
-            elif claim.key_unusable is not None:
-                unusable = claim.key_unusable
-                self._finish(trade_id, lambda s, t: reject(s, t, "FAILED", unusable))
-            else:
-                self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", KEY_CHANGED))
+            self._without_key(trade_id, request, claim, now)
             return
         exchange = self.live_exchange(credentials)
         try:
@@ -140,6 +138,28 @@ class Executor(OrderUpkeep):
             close_exchange(exchange)
         self._finish(trade_id, lambda s, t: record_result(s, t, result))
 
+    def _without_key(
+        self, trade_id: str, request: OrderRequest, claim: Claim, now: datetime
+    ) -> None:
+        """The key the order was accepted for was refused by the exchange since (it is not used
+        until one is stored anew, which takes over orders that may exist), or removed or
+        replaced: never placed with another's. An earlier attempt may have placed it: the
+        reconciler looks it up."""
+        refused = claim.key_refused
+        if claim.earlier:
+            why = (
+                "the exchange has refused the API key since, so it cannot be checked yet"
+                if refused is not None
+                else "the API key changed since, so it cannot be checked with that key"
+            )
+            self._reconcile(trade_id, earlier_attempt_reason(request.client_order_id, why), now)
+        elif refused is not None:
+            # The binding check's reason stands alone; the exchange's is quoted.
+            reason = refused if refused == NOT_BOUND else KEY_REFUSED.format(refused)
+            self._finish(trade_id, lambda s, t: reject(s, t, "FAILED", reason))
+        else:
+            self._finish(trade_id, lambda s, t: reject(s, t, "REJECTED", KEY_CHANGED))
+
     def _first_attempt(
         self, exchange: Exchange, trade_id: str, request: OrderRequest, now: datetime
     ) -> OrderResult | None:
@@ -150,6 +170,11 @@ class Executor(OrderUpkeep):
             # It may exist: never sent again. The reconciler looks it up until it knows.
             reason = lost_answer_reason(exc, request.client_order_id)
             self._reconcile(trade_id, reason, now, sent_at=exc.sent_at)
+            return None
+        except InvalidApiKey as exc:
+            # Refused for the key, not the order: the key is not used again until replaced.
+            detail, at = exc.detail, self.clock()
+            self._finish(trade_id, lambda s, t: _refused(s, t, detail, at))
             return None
         except PermanentExchangeError as exc:
             detail = exc.detail
@@ -272,6 +297,13 @@ class Executor(OrderUpkeep):
             reject(session, trade, "CANCELED", "Canceled before it reached the exchange")
             trade.cancel_requested_at = None
             return True
+
+
+def _refused(session: Session, trade: Trade, detail: str, at: datetime) -> None:
+    """The exchange refused the key the order was sent with: the order is REJECTED, the key
+    marked refused."""
+    refuse_key(session, trade.user_id, detail, at, credential_id=trade.credential_id)
+    reject(session, trade, "REJECTED", detail)
 
 
 __all__ = ["Executor", "OrderInProgress", "OrderResult"]

@@ -41,13 +41,14 @@ from sqlalchemy.orm import Session
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Trade, utcnow
-from tradebot.errors import ExchangeError
+from tradebot.errors import ExchangeError, InvalidApiKey
 from tradebot.exchange.base import ExchangeOrderStatus, OrderResult
 from tradebot.exchange.factory import binance_exchange
 from tradebot.exchange.retry import with_retries
-from tradebot.orders.claims import bound_credentials
+from tradebot.orders.claims import bound_credentials, bound_key
 from tradebot.orders.recording import record_result, reject
 from tradebot.orders.state import check_move
+from tradebot.orders.sync import refuse_key
 from tradebot.portfolio.dashboard import invalidate_dashboard
 from tradebot.settings import get_settings
 
@@ -218,15 +219,21 @@ class Reconciler:
                 pending, f"still unknown after {pending.reconcile_checks} look-ups"
             )
         with unit_of_work() as session:
-            credentials = bound_credentials(session, pending.user_id, pending.credential_id)
-        if credentials is None:
+            key = bound_key(session, pending.user_id, pending.credential_id)
+        if key.refused is not None:
+            return "waiting"  # never asked with a refused key; a key stored anew takes it over
+        if key.credentials is None:
             return self._give_up(
                 pending,
                 "the API key it was sent with was removed or replaced, so it cannot be looked up",
             )
-        exchange = self.live_exchange(credentials)
+        exchange = self.live_exchange(key.credentials)
         try:
             observation = self._observe(exchange, pending, now)
+        except InvalidApiKey as exc:
+            with unit_of_work() as session:
+                refuse_key(session, pending.user_id, exc.detail, now, pending.credential_id)
+            return "waiting"
         finally:
             close = getattr(exchange, "close", None)
             if callable(close):
@@ -247,6 +254,8 @@ class Reconciler:
                 found = self._retried(lambda: exchange.find_order(symbol, client_id, since))
             if found is not None:
                 return _Observation(now, found=self._fee_of(exchange, found))
+        except InvalidApiKey:
+            raise  # the key, not the order: `_check` records it
         except ExchangeError as exc:
             logger.warning(
                 "could not look up a RECONCILING order; trying again next run",

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tradebot.accounts.sealing import NOT_BOUND, KeyNotBound, keys_checked
+from tradebot.accounts.service import stored_key_refused
 from tradebot.audit.events import record_event
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import ApiCredential, Trade, utcnow
@@ -68,13 +69,21 @@ def place_trade(user_id: str, body: TradeCreate, idempotency_key: str | None) ->
         # FOR KEY SHARE: a key being replaced or deleted (which locks this row FOR UPDATE and
         # refuses while live orders may be open) waits for this order, or this order for it.
         credential = session.execute(
-            select(ApiCredential.id, ApiCredential.testnet, ApiCredential.invalid_reason)
+            select(
+                ApiCredential.id,
+                ApiCredential.testnet,
+                ApiCredential.invalidated_at,
+                ApiCredential.invalid_reason,
+            )
             .where(ApiCredential.user_id == user_id)
             .with_for_update(read=True, key_share=True)
         ).one_or_none()
         if credential is not None and credential.invalid_reason == NOT_BOUND:
             raise KeyNotBound(user_id, credential.id)  # not queued with another's key
         live = credential is not None
+        if credential is not None and credential.invalidated_at is not None:
+            # Never queued for a key the exchange refused: it would not be placed.
+            raise stored_key_refused(credential.invalid_reason)
         # Risk limits: the user's limits row is locked before anything is counted, so this
         # user's concurrent orders are checked one after another and cannot overshoot together.
         limits, usage = check_may_order(session, user_id, now)

@@ -126,19 +126,40 @@ def sync_done(session: Session, *, user_id: str, trade_id: str | None = None) ->
     )
 
 
-def refuse_key(session: Session, user_id: str, detail: str, now: datetime | None = None) -> None:
-    """Record that the exchange refused the user's stored key: it is not used to sync (or
-    cancel) again until a key is stored anew, which replaces the credential."""
+def refuse_key(
+    session: Session,
+    user_id: str,
+    detail: str,
+    now: datetime | None = None,
+    credential_id: str | None = None,
+) -> None:
+    """Record that the exchange refused the user's stored key (only if it is still the
+    credential `credential_id`, when given): it is not used again until a key is stored anew,
+    which replaces the credential."""
+    query = update(ApiCredential).where(
+        ApiCredential.user_id == user_id, ApiCredential.invalidated_at.is_(None)
+    )
+    if credential_id is not None:
+        query = query.where(ApiCredential.id == credential_id)
     invalidated = session.execute(
-        update(ApiCredential)
-        .where(ApiCredential.user_id == user_id, ApiCredential.invalidated_at.is_(None))
-        .values(invalidated_at=now or utcnow(), invalid_reason=detail[:500])
-        .execution_options(synchronize_session=False)
+        query.values(invalidated_at=now or utcnow(), invalid_reason=detail[:500]).execution_options(
+            synchronize_session=False
+        )
     )
     if invalidated.rowcount == 1:  # type: ignore[attr-defined]
         # The exchange's reason (its error text) is what GET api-keys shows as invalid_reason.
         record_event(session, user_id, "key_invalidated", detail=detail)
     sync_done(session, user_id=user_id)
+
+
+def current_key(session: Session, user_id: str) -> tuple[str, ExchangeCredentials] | None:
+    """The user's stored key with its credential id; None without one or once refused (by the
+    exchange, or by its binding check: a key failing it now is marked invalid in `session`)."""
+    credential = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
+    if credential is None or credential.invalidated_at is not None:
+        return None
+    credentials = usable_credentials(session, credential, credential.id)
+    return None if credentials is None else (credential.id, credentials)
 
 
 def key_refused(session: Session, user_id: str) -> str | None:

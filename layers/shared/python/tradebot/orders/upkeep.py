@@ -20,10 +20,9 @@ from functools import partial
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, load_only
 
-from tradebot.accounts.service import usable_credentials
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import unit_of_work
-from tradebot.db.models import ApiCredential, Trade
+from tradebot.db.models import Trade
 from tradebot.errors import (
     InvalidApiKey,
     PermanentExchangeError,
@@ -39,6 +38,7 @@ from tradebot.orders.state import OPEN
 from tradebot.orders.sync import (
     OpenOrder,
     cancel_not_done,
+    current_key,
     key_refused,
     open_live_orders,
     plan_listing,
@@ -105,13 +105,15 @@ class OrderUpkeep:
                     session, trade, exchange.cancel_order(trade.symbol, trade.client_order_id)
                 )
                 return
-            credentials = _usable_key(session, trade.user_id)
-            if credentials is None:
-                why = key_refused(session, trade.user_id) or "no API key is stored"
-                cancel_not_done(trade, why)
+            key = current_key(session, trade.user_id)
+            if key is None:
+                # Asked after current_key, which marks a key failing its binding check.
+                refused = key_refused(session, trade.user_id)
+                cancel_not_done(trade, refused or "no API key is stored")
                 return
             symbol, client_id, recorded = trade.symbol, trade.client_order_id, trade.executed_qty
             user_id = trade.user_id
+        credential_id, credentials = key
         live = self.live_exchange(credentials)
         try:
             try:
@@ -134,7 +136,7 @@ class OrderUpkeep:
             # needs its fee read before it is recorded.
             result = self._with_fee(live, result, recorded)
         except InvalidApiKey as exc:
-            self._refuse_key(user_id, exc, canceling=trade_id)
+            self._refuse_key(user_id, credential_id, exc, canceling=trade_id)
             return
         except PermanentExchangeError as exc:
             detail = exc.detail
@@ -159,11 +161,12 @@ class OrderUpkeep:
                 if result is not None:
                     record_result(session, trade, result)
                 return
-            credentials = _usable_key(session, trade.user_id)
+            key = current_key(session, trade.user_id)
             symbol, client_id, recorded = trade.symbol, trade.client_order_id, trade.executed_qty
             user_id = trade.user_id
-        if credentials is None:
+        if key is None:
             return
+        credential_id, credentials = key
         live = self.live_exchange(credentials)
         try:
             found = with_retries(
@@ -172,7 +175,7 @@ class OrderUpkeep:
             if found is not None:
                 found = self._with_fee(live, found, recorded)
         except InvalidApiKey as exc:
-            self._refuse_key(user_id, exc)
+            self._refuse_key(user_id, credential_id, exc)
             return
         except PermanentExchangeError as exc:
             _not_synced(trade_id, exc)
@@ -205,7 +208,7 @@ class OrderUpkeep:
             for order in user.orders:
                 self._sync_one(live, order, listed.get(order.client_order_id))
         except InvalidApiKey as exc:
-            self._refuse_key(user_id, exc)
+            self._refuse_key(user_id, user.credential_id, exc)
             return
         finally:
             close_exchange(live)
@@ -237,11 +240,18 @@ class OrderUpkeep:
         result = found
         self._finish(order.trade_id, lambda s, t: record_result(s, t, result))
 
-    def _refuse_key(self, user_id: str, error: InvalidApiKey, canceling: str | None = None) -> None:
-        """The exchange refused the user's key: record it (no sync until a key is stored anew)."""
+    def _refuse_key(
+        self,
+        user_id: str,
+        credential_id: str,
+        error: InvalidApiKey,
+        canceling: str | None = None,
+    ) -> None:
+        """The exchange refused the user's key (`credential_id`; a key stored anew since is
+        left alone): record it (not used again until a key is stored anew)."""
         logger.warning("the exchange refused a stored key", extra={"user_id": user_id})
         with unit_of_work() as session:
-            refuse_key(session, user_id, error.detail, self.clock())
+            refuse_key(session, user_id, error.detail, self.clock(), credential_id)
             if canceling is not None:
                 trade = session.scalar(LOCK_FOR_OUTCOME, {"trade_id": canceling})
                 if trade is not None:
@@ -288,15 +298,6 @@ class OrderUpkeep:
             trade = session.scalar(LOCK_FOR_OUTCOME, {"trade_id": trade_id})
             if trade is not None:
                 apply(session, trade)
-
-
-def _usable_key(session: Session, user_id: str) -> ExchangeCredentials | None:
-    """The user's stored key unless the exchange refused it or it failed its binding check
-    (then it is marked invalid here); None without one."""
-    if key_refused(session, user_id) is not None:
-        return None
-    stored = session.scalar(select(ApiCredential).where(ApiCredential.user_id == user_id))
-    return None if stored is None else usable_credentials(session, stored, stored.id)
 
 
 def close_exchange(exchange: object) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tradebot.cache.readthrough import cached_read, invalidate_on_commit
 from tradebot.db.models import ApiCredential, Position, Trade
+from tradebot.errors import StoredKeyRefused
 from tradebot.exchange.base import Balance
 from tradebot.exchange.paper import paper_balances
 from tradebot.market.prices import read_prices_of
@@ -39,6 +40,9 @@ class PositionPublic(BaseModel):
 
 class Dashboard(BaseModel):
     trading_mode: Literal["paper", "live"]
+    # Live mode: "invalid" once the exchange refused the stored key (balances are then not
+    # read: the key is not used until one is stored anew). Null in paper mode.
+    key_status: Literal["valid", "invalid"] | None = None
     balances: list[BalancePublic]
     open_orders: int
     trades_total: int
@@ -96,11 +100,15 @@ def build_dashboard(session: Session, user_id: str) -> Dashboard:
     """The user's dashboard; stored figures cached per user, prices read fresh each time."""
     stored = cached_read(NAMESPACE, user_id, "v1", lambda: _stored_part(session, user_id), 300)
     live = bool(stored["live"])
-    balances: list[Balance]
+    balances: list[Balance] = []
+    key_status: Literal["valid", "invalid"] | None = None
     if live:
         from tradebot.portfolio.live import live_balances
 
-        balances = live_balances(session, user_id)
+        try:
+            balances, key_status = live_balances(session, user_id), "valid"
+        except StoredKeyRefused:
+            key_status = "invalid"
     else:
         balances = [Balance(a, Decimal(f), Decimal(lk)) for a, f, lk in stored["balances"]]
     realized = volume = ZERO
@@ -131,6 +139,7 @@ def build_dashboard(session: Session, user_id: str) -> Dashboard:
     decided = wins + losses
     return Dashboard(
         trading_mode="live" if live else "paper",
+        key_status=key_status,
         balances=[BalancePublic(asset=b.asset, free=b.free, locked=b.locked) for b in balances],
         open_orders=int(stored["open_orders"]),
         trades_total=fills,

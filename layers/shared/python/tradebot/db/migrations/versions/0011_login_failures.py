@@ -1,7 +1,7 @@
 """login failures: the lockout's count in PostgreSQL while Redis is unavailable
 
 Revision ID: 0011_login_failures
-Revises: 0008_totp
+Revises: 0009_key_checks
 Create Date: 2026-11-27 13:50:00
 """
 
@@ -12,7 +12,7 @@ import tradebot.db.types
 from alembic import op
 
 revision: str = "0011_login_failures"
-down_revision: str | None = "0008_totp"
+down_revision: str | None = "0009_key_checks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
