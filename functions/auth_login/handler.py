@@ -1,8 +1,11 @@
-"""POST /api/auth/login: exchange email and password for an access token."""
+"""POST /api/auth/login: exchange email and password for an access token and a session, whose
+refresh token is set as the `__Host-refresh` cookie."""
 
+from fastapi import Response
 from tradebot.auth import service
 from tradebot.auth.schemas import AccessToken, Credentials
 from tradebot.db.engine import unit_of_work
+from tradebot.http.cookies import signed_in_response
 from tradebot.http.deps import SourceAddress
 from tradebot.http.function import RouteFunction
 
@@ -10,9 +13,10 @@ route = RouteFunction("auth_login")
 
 
 @route
-def login(body: Credentials, address: SourceAddress) -> AccessToken:
+def login(body: Credentials, address: SourceAddress, response: Response) -> AccessToken:
     with unit_of_work() as session:
-        return service.login(session, body, address)
+        signed_in = service.login(session, body, address)
+    return signed_in_response(response, signed_in)
 
 
 handler = route.handler

@@ -1,11 +1,13 @@
-"""API models of the account side: registration, login, the current user."""
+"""API models of the account side: registration, login, the current user, sessions, password
+change and account deletion."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 # A pragmatic address check (RFC 5321 lengths, one @, a dotted domain); deliverability is the
 # confirmation mail's job, not a regex's.
@@ -50,3 +52,34 @@ class UserPublic(BaseModel):
     id: str
     email: str
     trading_mode: TradingMode
+
+
+class SessionPublic(BaseModel):
+    """One active login of the user; `current` is the session of the calling token."""
+
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    ip: str | None
+    user_agent: str | None
+    current: bool
+
+
+# Passwords in the bodies below are SecretStr: a validation error or a log line never shows them.
+
+
+class PasswordChange(BaseModel):
+    """`PUT /api/account/password`: the current password (step-up) and the new one."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    current_password: SecretStr = Field(min_length=1, max_length=128)
+    new_password: SecretStr = Field(min_length=1, max_length=128)
+
+
+class AccountDeletion(BaseModel):
+    """`DELETE /api/account`: the password, to confirm."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    password: SecretStr = Field(min_length=1, max_length=128)

@@ -13,8 +13,8 @@ from tradebot.auth.passwords import (
     password_problem,
     verify_password,
 )
-from tradebot.auth.schemas import AccessToken, Credentials, UserCreated, UserPublic
-from tradebot.auth.tokens import issue_access_token
+from tradebot.auth.schemas import Credentials, UserCreated, UserPublic
+from tradebot.auth.sessions import SignedIn, open_session
 from tradebot.cache.lockout import (
     LockoutPolicy,
     check_login,
@@ -42,8 +42,8 @@ def register(session: Session, credentials: Credentials) -> UserCreated:
     return UserCreated(id=user.id, email=user.email)
 
 
-def login(session: Session, credentials: Credentials, address: str) -> AccessToken:
-    """An access token for valid credentials; one generic 401 otherwise.
+def login(session: Session, credentials: Credentials, address: str) -> SignedIn:
+    """A new session (access and refresh token) for valid credentials; one generic 401 otherwise.
 
     A missing user is verified against a dummy hash, so the response takes the same time
     whether or not the email exists. Failures are counted per (email, address) and per email,
@@ -68,9 +68,9 @@ def login(session: Session, credentials: Credentials, address: str) -> AccessTok
             session.commit()
         raise NotAuthenticated("Invalid email or password")
     clear_login_failures(credentials.email, address)
-    record_event(session, row.id, "login")
-    token = issue_access_token(row.id)
-    return AccessToken(access_token=token.access_token, expires_in=token.expires_in)
+    signed_in = open_session(session, row.id)
+    record_event(session, row.id, "login", detail=f"session {signed_in.session_id}")
+    return signed_in
 
 
 def current_user(session: Session, user_id: str) -> UserPublic:
