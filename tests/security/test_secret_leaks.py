@@ -32,6 +32,8 @@ from tests.support import Reply, call, configure
 from tests.trading_support import API_KEY, API_SECRET, WRONG_SECRET
 
 ALICE_PASSWORD = "crimson tide harbor lights 7"
+ALICE_NEW_PASSWORD = "amber kite meadow signal 4"
+DANA_PASSWORD = "velvet canyon paper lantern 2"
 BOB_PASSWORD = "quiet orbit walnut ledger 9"
 GUESSED_PASSWORD = "a guessed password 123"
 WINDOW = 16  # a secret must not appear whole, nor any 16 characters of it
@@ -43,18 +45,37 @@ class Flow:
 
     secrets: dict[str, str] = field(default_factory=dict)
     replies: list[tuple[str, Reply]] = field(default_factory=list)
-    # Each access token may appear in the login reply that issued it, nowhere else.
+    # Each access token may appear in the login (or refresh) reply that issued it, nowhere
+    # else; each refresh token only in the Set-Cookie header of the reply that issued it.
     issued_by: dict[str, int] = field(default_factory=dict)
+    cookie_only: set[str] = field(default_factory=set)
 
     def call(self, function: str, **kwargs: Any) -> Reply:
         reply = call(function, **kwargs)
         self.replies.append((function, reply))
-        if function == "auth_login" and reply.status == 200:
+        if function in ("auth_login", "auth_refresh") and reply.status == 200:
             # Searched by its signature: the header and claim prefixes are the same in all.
             signature = reply.body["access_token"].rsplit(".", 1)[-1]
             self.secrets[f"access token {len(self.issued_by) + 1}"] = signature
             self.issued_by[signature] = len(self.replies) - 1
+            refresh_token = refresh_cookie_of(reply)
+            if refresh_token is not None:
+                self.secrets[f"refresh token {len(self.issued_by)}"] = refresh_token
+                self.issued_by[refresh_token] = len(self.replies) - 1
+                self.cookie_only.add(refresh_token)
         return reply
+
+    def refresh(self, refresh_token: str) -> Reply:
+        """POST /api/auth/refresh with `refresh_token` as the cookie."""
+        return self.call("auth_refresh", headers={"Cookie": f"__Host-refresh={refresh_token}"})
+
+
+def refresh_cookie_of(reply: Reply) -> str | None:
+    """The refresh token a reply sets, if it sets one."""
+    cookie = reply.headers.get("set-cookie", "")
+    if not cookie.startswith("__Host-refresh="):
+        return None
+    return cookie.split(";", 1)[0].split("=", 1)[1] or None
 
 
 @pytest.fixture
@@ -162,6 +183,36 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     flow.call("api_keys_delete", token=bob_token)
     assert fake.placed_orders, "the live orders reached the Binance fake"
 
+    # Sessions: refreshes rotate the cookie; an old one presented again ends the session
+    first = refresh_cookie_of(alice)
+    assert first is not None
+    second = refresh_cookie_of(flow.refresh(first))
+    assert second is not None
+    third = refresh_cookie_of(flow.refresh(second))
+    assert third is not None
+    assert flow.refresh(first).status == 401  # reuse: Alice's session is over
+    assert flow.refresh(third).status == 401
+    alice = flow.call("auth_login", body={"email": "alice@example.com", "password": ALICE_PASSWORD})
+    alice_token = alice.body["access_token"]
+    flow.call("sessions_list", token=alice_token)
+    # A new password (and a wrong current one), a logout, a login with the new password
+    change = {"current_password": GUESSED_PASSWORD, "new_password": ALICE_NEW_PASSWORD}
+    assert flow.call("password_change", token=alice_token, body=change).status == 401
+    change = {"current_password": ALICE_PASSWORD, "new_password": ALICE_NEW_PASSWORD}
+    assert flow.call("password_change", token=alice_token, body=change).status == 204
+    assert flow.call("auth_logout", token=alice_token).status == 204
+    again = {"email": "alice@example.com", "password": ALICE_NEW_PASSWORD}
+    alice_token = flow.call("auth_login", body=again).body["access_token"]
+
+    # Dana deletes her account (after a wrong password)
+    dana = {"email": "dana@example.com", "password": DANA_PASSWORD}
+    assert flow.call("auth_register", body=dana).status == 201
+    dana_token = flow.call("auth_login", body=dana).body["access_token"]
+    wrong_password = {"password": GUESSED_PASSWORD}
+    assert flow.call("account_delete", token=dana_token, body=wrong_password).status == 401
+    right_password = {"password": DANA_PASSWORD}
+    assert flow.call("account_delete", token=dana_token, body=right_password).status == 204
+
     # Their audit trails, which name the logins, the keys and the orders of all of the above
     flow.call("account_events", token=alice_token)
     flow.call("account_events", token=bob_token)
@@ -186,6 +237,8 @@ def test_no_secret_in_any_log_line_response_or_error(
     flow = Flow(
         secrets={
             "Alice's password": ALICE_PASSWORD,
+            "Alice's new password": ALICE_NEW_PASSWORD,
+            "Dana's password": DANA_PASSWORD,
             "Bob's password": BOB_PASSWORD,
             "a guessed password": GUESSED_PASSWORD,
             "API key": API_KEY,
@@ -210,6 +263,12 @@ def test_no_secret_in_any_log_line_response_or_error(
         }
         headers = "\n".join(f"{k}: {v}" for k, v in reply.headers.items())
         assert _leaks(reply.raw_body + headers, secrets) == [], (function, reply.status)
+        # Its own refresh token it carries in the Set-Cookie header alone
+        own_cookie = {n: s for n, s in flow.secrets.items() if s in flow.cookie_only}
+        other_headers = "\n".join(
+            f"{k}: {v}" for k, v in reply.headers.items() if k != "set-cookie"
+        )
+        assert _leaks(reply.raw_body + other_headers, own_cookie) == [], (function, reply.status)
     assert len(flow.replies) >= 30
     # The audit trail as stored (what the list shows, and the request ids it does not)
     with unit_of_work() as session:
@@ -219,6 +278,7 @@ def test_no_secret_in_any_log_line_response_or_error(
         )
         types = {e.type for e in events}
     assert {"login", "login_failed", "key_stored", "key_deleted", "order_placed"} <= types
+    assert {"refresh_reuse", "password_changed", "logout"} <= types
     assert _leaks(trail, flow.secrets) == []
 
 
@@ -228,7 +288,12 @@ def test_the_database_holds_api_secrets_only_as_fernet_tokens(
     flow = Flow()
     register = {"email": "dana@example.com", "password": ALICE_PASSWORD}
     assert flow.call("auth_register", body=register).status == 201
-    token = flow.call("auth_login", body=register).body["access_token"]
+    login = flow.call("auth_login", body=register)
+    token = login.body["access_token"]
+    refresh_token = refresh_cookie_of(login)
+    assert refresh_token is not None
+    rotated = refresh_cookie_of(flow.refresh(refresh_token))
+    assert rotated is not None
     key = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
     assert flow.call("api_keys_put", token=token, body=key).status == 200
 
@@ -254,5 +319,7 @@ def test_the_database_holds_api_secrets_only_as_fernet_tokens(
         "secret": API_SECRET,
         "password": ALICE_PASSWORD,
         "token": token.rsplit(".", 1)[-1],
+        "refresh token": refresh_token,
+        "rotated refresh token": rotated,
     }
     assert _leaks("\n".join(text), secrets) == []

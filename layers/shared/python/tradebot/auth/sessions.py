@@ -118,7 +118,7 @@ def refresh(session: Session, refresh_token: str | None) -> SignedIn:
     ).first()
     if found is None:
         raise RefreshRefused(REFRESH_REFUSED)
-    token, user_session = found.tuple()
+    token, user_session = found
     if user_session.revoked_at is not None or user_session.expires_at <= now:
         raise RefreshRefused(REFRESH_REFUSED)
     if token.rotated_at is None:
