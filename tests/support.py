@@ -168,12 +168,12 @@ def user_with_token(email: str = "trader@example.com") -> tuple[str, str]:
         return user_in_session(session, email)
 
 
-def user_in_session(session: Any, email: str, password_hash: str = "!unusable") -> tuple[str, str]:
+def user_in_session(session: Any, email: str) -> tuple[str, str]:
     """Write a user and a session for them in `session`; (user id, access token)."""
     from tradebot.auth.sessions import open_session
     from tradebot.db.models import User
 
-    user = User(email=email, password_hash=password_hash)
+    user = User(email=email, password_hash="!unusable")
     session.add(user)
     session.flush()
     return user.id, open_session(session, user.id).access.access_token
