@@ -392,6 +392,8 @@ def test_with_redis_down_the_database_answers_and_revocation_still_holds(
     assert revoked.status == 204
     assert me(other.body["access_token"]) == 401
     assert me(mine.body["access_token"]) == 200
+    assert call("auth_logout", token=mine.body["access_token"]).status == 204
+    assert me(mine.body["access_token"]) == 401
 
 
 def test_a_token_without_a_session_is_refused() -> None:

@@ -29,6 +29,7 @@ from tradebot.db.models import (
     User,
     UserSession,
 )
+from tradebot.errors import LiveOrdersOpen
 from tradebot.limits.service import require_step_up
 from tradebot.observability import logger
 
@@ -47,7 +48,16 @@ def delete_account(session: Session, user_id: str, password: str) -> None:
     session.scalar(
         select(ApiCredential.id).where(ApiCredential.user_id == user_id).with_for_update()
     )
-    refuse_while_live_orders_open(session, user_id)
+    try:
+        refuse_while_live_orders_open(session, user_id)
+    except LiveOrdersOpen as refused:
+        named = ", ".join(f"{o.symbol} {o.status} {o.id}" for o in refused.open_orders)
+        raise LiveOrdersOpen(
+            f"Live orders placed with your key may still be open on the exchange ({named}). "
+            "Cancel them with POST /api/trading/cancel-all and delete the account once none "
+            "is open.",
+            refused.open_orders,
+        ) from None
     forget_sessions_on_commit(
         session, session.scalars(select(UserSession.id).where(UserSession.user_id == user_id))
     )
