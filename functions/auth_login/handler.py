@@ -5,11 +5,13 @@ from fastapi import Response
 from tradebot.auth import service
 from tradebot.auth.schemas import AccessToken, Credentials
 from tradebot.db.engine import unit_of_work
-from tradebot.http.cookies import signed_in_response
+from tradebot.http.cookies import documented_cookie, signed_in_response
 from tradebot.http.deps import SourceAddress
 from tradebot.http.function import RouteFunction
 
-route = RouteFunction("auth_login")
+route = RouteFunction(
+    "auth_login", responses=documented_cookie("An access token; the session's refresh cookie")
+)
 
 
 @route

@@ -4,13 +4,22 @@ from fastapi import Response
 from tradebot.auth import sessions
 from tradebot.auth.schemas import AccessToken
 from tradebot.db.engine import unit_of_work
-from tradebot.http.cookies import RefreshCookie, SameSiteOnly, signed_in_response
+from tradebot.http.cookies import (
+    RefreshCookie,
+    SameSiteOnly,
+    documented_cookie,
+    signed_in_response,
+)
 from tradebot.http.function import RouteFunction
 from tradebot.http.problems import PROBLEM_JSON, PROBLEM_REF
 
 route = RouteFunction(
     "auth_refresh",
     responses={
+        **documented_cookie(
+            "A new access token and the rotated cookie (no cookie for a second tab whose "
+            "refresh lost the rotation a moment ago: it keeps the winner's)"
+        ),
         401: {
             "description": "The refresh cookie is missing, expired, revoked or reused (a reused "
             "one ends its session); the cookie is cleared",

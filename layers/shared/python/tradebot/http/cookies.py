@@ -6,7 +6,7 @@ sends it) and, by its `__Host-` prefix, set only over HTTPS for this exact host 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Cookie, Depends, Request, Response
@@ -73,6 +73,16 @@ def _is_own_origin(origin: str, request: Request) -> bool:
     except ValueError:
         return False
     return parts.scheme == request.url.scheme and parts.netloc.lower() == host.lower()
+
+
+def documented_cookie(description: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entry of a 200 that may set the refresh cookie (with `description`)."""
+    header = {
+        "description": f"{REFRESH_COOKIE}=<refresh token>; Max-Age=<seconds left in the "
+        f"session>; {_ATTRIBUTES}",
+        "schema": {"type": "string"},
+    }
+    return {200: {"description": description, "headers": {"Set-Cookie": header}}}
 
 
 SameSiteOnly = Annotated[None, Depends(same_site_only)]
