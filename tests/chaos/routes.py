@@ -83,8 +83,8 @@ def route_calls(note_id: str | None = None, trade_id: str | None = None) -> list
         RouteCall("trades_cancel", path_params={"trade_id": trade}),
         RouteCall("trades_cancel_all"),
         RouteCall("dashboard"),
-        # Without a refresh cookie, with a wrong password: refused, never a 5xx.
-        RouteCall("auth_refresh"),
+        # With an unknown refresh cookie, a wrong password: refused, never a 5xx.
+        RouteCall("auth_refresh", headers={"Cookie": f"__Host-refresh={uuid.uuid4().hex}"}),
         RouteCall("sessions_list", query={"limit": "10"}),
         RouteCall("sessions_delete", path_params={"session_id": str(uuid.uuid4())}),
         RouteCall(

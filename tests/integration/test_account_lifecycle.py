@@ -185,7 +185,7 @@ def test_deleting_the_account_erases_every_row_of_the_user_and_no_one_else_s(
     assert all(count == 2 for count in before.values()), before  # seeded: every table, both
     token, cookie = login("leaving@example.com")
     staying_token, _ = login("staying@example.com")
-    assert me(token) == 200  # cached as active
+    assert call("notes_list", token=token).status == 200  # cached as active
 
     reply = call("account_delete", token=token, body={"password": PASSWORD})
 
@@ -207,6 +207,8 @@ def test_deleting_the_account_erases_every_row_of_the_user_and_no_one_else_s(
                 )
                 assert rows == 0, table.name
         assert session.get(User, staying) is not None
+    # Its tokens stop at once, also on routes that would not notice the user is gone
+    assert call("notes_list", token=token).status == 401
     assert me(token) == 401
     assert refresh(cookie) == 401
     assert me(staying_token) == 200

@@ -402,3 +402,23 @@ def test_a_token_without_a_session_is_refused() -> None:
     user_id, _ = register_and_login()
 
     assert me(issue_access_token(user_id).access_token) == 401
+
+
+def test_with_the_database_down_a_live_session_reads_market_data_and_a_revoked_one_cannot(
+    user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tradebot.market.updater import refresh_prices
+
+    refresh_prices()
+    mine, unused, revoked = login(), login(), login()
+    path = {"session_id": session_of(revoked.body["access_token"])}
+    assert call("sessions_delete", token=mine.body["access_token"], path_params=path).status == 204
+    configure(monkeypatch, database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/x")
+
+    # Nothing cached for `unused`: the database cannot say, and Redis holds no tombstone
+    prices = call("market_prices", token=unused.body["access_token"])
+    refused = call("market_prices", token=revoked.body["access_token"])
+
+    assert prices.status == 200, prices.raw_body
+    assert_problem(refused, 401)
+    assert_problem(call("notes_list", token=unused.body["access_token"]), 503)

@@ -10,6 +10,11 @@ revocation committed cannot overwrite the tombstone written just after.
 Redis down: the database answers every request (one primary-key read) and a tombstone that
 could not be written is logged; a positive answer cached before the outage may then outlive a
 revocation made during it by at most `session_cache_ttl_s` once Redis is back.
+
+Database down, Redis up, nothing cached: the token is accepted (logged). A revoked session is
+tombstoned for as long as any of its access tokens lives, so what is let through is a live
+session's; and with the database down only the routes that need none (public market data)
+can answer anyway. Both down: 503.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from sqlalchemy.orm import Session
 from tradebot.cache.client import get_redis, key
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import UserSession, utcnow
-from tradebot.errors import NotAuthenticated
+from tradebot.errors import NotAuthenticated, ServiceUnavailable
 from tradebot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -52,7 +57,14 @@ def require_active_session(user_id: str, session_id: str | None) -> None:
     else:
         redis_up = True
     if cached is None:
-        cached, ttl = _load(session_id)
+        try:
+            cached, ttl = _load(session_id)
+        except ServiceUnavailable:
+            if not redis_up:
+                raise
+            # No tombstone in Redis: not revoked within any access token's lifetime.
+            logger.warning("database unavailable; session taken as active (no tombstone)")
+            return
         if redis_up:
             _remember(session_id, cached, ttl)
     if cached != user_id:
