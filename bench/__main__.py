@@ -56,6 +56,9 @@ def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts, for trying it out")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument(
+        "--routes", default="", help="warm: only these comma-separated functions (e.g. auth_me)"
+    )
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "results.json")
     return parser.parse_args()
 
@@ -93,7 +96,8 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
 
     def run_warm() -> None:
         env.database("warm")
-        details["warm"] = warm.run(results, env, calls, auth_calls, queue_url)
+        routes = frozenset(name for name in options.routes.split(",") if name)
+        details["warm"] = warm.run(results, env, calls, auth_calls, queue_url, routes)
         state.update(details["warm"].pop("_state"))
         benches = details["warm"].pop("_benches")
         details["warm_profiles"] = warm.profile_routes(

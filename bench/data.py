@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import cycle
 
 from tradebot.auth.passwords import hash_password
-from tradebot.auth.tokens import issue_access_token
+from tradebot.auth.sessions import open_session
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Note, NoteTag, PaperBalance, Position, Trade, User, utcnow
 from tradebot.exchange.snapshot import load_snapshot_filters, reference_prices
@@ -39,7 +39,8 @@ def create_account(email: str, *, real_password: bool = False) -> Account:
         session.add(user)
         session.flush()
         user_id = user.id
-    return Account(user_id, email, issue_access_token(user_id).access_token)
+        token = open_session(session, user_id).access.access_token
+    return Account(user_id, email, token)
 
 
 def give_balances(user_id: str, amounts: dict[str, str]) -> None:

@@ -167,11 +167,17 @@ def _judge(bench: RouteBench, route: Summary, floor: Summary) -> tuple[str, bool
 
 
 def run(
-    results: Results, env: BenchEnv, calls: int, auth_calls: int, queue_url: str
+    results: Results,
+    env: BenchEnv,
+    calls: int,
+    auth_calls: int,
+    queue_url: str,
+    routes: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Every route, `calls` times (`auth_calls` for the password-hashing ones)."""
+    """Every route (or only `routes`), `calls` times (`auth_calls` for the password-hashing
+    ones)."""
     state = prepare_state(env, "warm", calls, queue_url)
-    benches = build(state)
+    benches = [b for b in build(state) if not routes or b.function in routes]
     details: dict[str, Any] = {}
     try:
         for bench in benches:

@@ -1,7 +1,7 @@
 """Run one function in-process with an event file: `make invoke FN=notes_create EVENT=...`.
 
-Events that carry `${ACCESS_TOKEN}` get a token for the local demo user, who is created on
-first use, so every sample event runs as-is against the local database.
+Events that carry `${ACCESS_TOKEN}` get a token of a new session of the local demo user, who is
+created on first use, so every sample event runs as-is against the local database.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 from tradebot.auth.passwords import hash_password
-from tradebot.auth.tokens import issue_access_token
+from tradebot.auth.sessions import open_session
 from tradebot.db.engine import unit_of_work
 from tradebot.db.migrate import upgrade
 from tradebot.db.models import User
@@ -37,12 +37,19 @@ def demo_user_id() -> str:
         return user_id
 
 
+def demo_access_token() -> str:
+    """An access token of a new session of the demo user (as a login would open)."""
+    user_id = demo_user_id()
+    with unit_of_work() as session:
+        return open_session(session, user_id).access.access_token
+
+
 def invoke(function: str, event_path: str) -> Any:
     """Invoke `functions/<function>` with the event at `event_path`; returns its response."""
     upgrade()
     raw = Path(event_path).read_text()
-    user_id = demo_user_id()  # also what the login sample logs in as
-    token = issue_access_token(user_id).access_token if TOKEN_PLACEHOLDER in raw else None
+    demo_user_id()  # also what the login sample logs in as
+    token = demo_access_token() if TOKEN_PLACEHOLDER in raw else None
     event = load_event(event_path, access_token=token)
     return load_function(function).handler(event, FakeLambdaContext(function_name=function))
 

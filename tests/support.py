@@ -159,18 +159,24 @@ def user_with_token(email: str = "trader@example.com") -> tuple[str, str]:
     """A user written straight to the database, and their access token; (user id, token).
 
     For tests about something other than registration: it skips the deliberately slow password
-    hash (the account cannot log in with a password).
+    hash (the account cannot log in with a password). The token belongs to a real session, as a
+    login's does, so revoking it or ending it works as it would.
     """
-    from tradebot.auth.tokens import issue_access_token
     from tradebot.db.engine import unit_of_work
-    from tradebot.db.models import User
 
     with unit_of_work() as session:
-        user = User(email=email, password_hash="!unusable")
-        session.add(user)
-        session.flush()
-        user_id = user.id
-    return user_id, issue_access_token(user_id).access_token
+        return user_in_session(session, email)
+
+
+def user_in_session(session: Any, email: str) -> tuple[str, str]:
+    """Write a user and a session for them in `session`; (user id, access token)."""
+    from tradebot.auth.sessions import open_session
+    from tradebot.db.models import User
+
+    user = User(email=email, password_hash="!unusable")
+    session.add(user)
+    session.flush()
+    return user.id, open_session(session, user.id).access.access_token
 
 
 class FakeTime:

@@ -161,15 +161,10 @@ def new_trader(email: str) -> tuple[str, str]:
     Registration and login are tested on their own; here they would only add two argon2
     hashes to every test.
     """
-    from tradebot.auth.tokens import issue_access_token
-    from tradebot.db.models import User
+    from tests.support import user_in_session
 
     with unit_of_work() as session:
-        user = User(email=email, password_hash="!unusable")
-        session.add(user)
-        session.flush()
-        user_id = user.id
-    return user_id, issue_access_token(user_id).access_token
+        return user_in_session(session, email)
 
 
 # Risk limits far out of the way of a test about something else (a big order, many orders).

@@ -8,6 +8,7 @@ while the test runs. More fresh codes than that: the recovery codes.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -70,14 +71,21 @@ def two_factor_user(email: str = "second@example.com") -> TwoFactorUser:
 
 
 def events_of(user_id: str) -> list[tuple[str, str | None]]:
-    """(type, detail) of the user's security events, oldest first."""
+    """(type, detail) of the user's security events, oldest first; a login's detail without the
+    session it opened ("session <id>", tested with the sessions)."""
     with unit_of_work() as session:
         rows = session.execute(
             select(SecurityEvent.type, SecurityEvent.detail)
             .where(SecurityEvent.user_id == user_id)
             .order_by(SecurityEvent.created_at, SecurityEvent.id)
         ).all()
-    return [(row.type, row.detail) for row in rows]
+    return [(row.type, _without_session(row.detail)) for row in rows]
+
+
+def _without_session(detail: str | None) -> str | None:
+    if detail is None:
+        return None
+    return re.sub(r"^session [0-9a-f-]{36} ?", "", detail) or None
 
 
 def me(token: str) -> dict[str, Any]:

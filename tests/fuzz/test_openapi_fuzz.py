@@ -71,6 +71,8 @@ SCHEMA = schemathesis.openapi.from_path(
 # send the dashboard to Binance (that path has its own tests). Binance is the fake, which
 # refuses every generated key.
 KEY_PATH = "/api/account/api-keys"
+# Logging out ends the session of the token it is sent with: it gets a session of its own.
+LOGOUT_PATH = "/api/auth/logout"
 
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
@@ -90,10 +92,20 @@ class World:
     app: Any
     token: str
     key_token: str
+    logout_token: str
     known: dict[str, list[str]]
     requests: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
     failures: dict[str, str] = field(default_factory=dict)
+
+
+def _other_sessions(user_id: str, count: int) -> list[str]:
+    """Sessions of the user besides the one the fuzzer's token belongs to (to be revoked)."""
+    from tradebot.auth.sessions import open_session
+    from tradebot.db.engine import unit_of_work
+
+    with unit_of_work() as session:
+        return [open_session(session, user_id).session_id for _ in range(count)]
 
 
 def _create_known_ids(token: str) -> dict[str, list[str]]:
@@ -134,9 +146,11 @@ def world(monkeypatch: pytest.MonkeyPatch, binance: BinanceFake) -> World:
     configure(monkeypatch, rate_limits=NO_LIMITS)
     monkeypatch.delenv("ORDER_QUEUE_URL", raising=False)  # trades stay PENDING, by design
     refresh_prices()
-    _, token = register_and_login("fuzz@example.com")
+    user_id, token = register_and_login("fuzz@example.com")
     _, key_token = register_and_login("fuzz-keys@example.com")
-    return World(build_local_app(), token, key_token, _create_known_ids(token))
+    _, logout_token = register_and_login("fuzz-logout@example.com")
+    known = {**_create_known_ids(token), "session_id": _other_sessions(user_id, 3)}
+    return World(build_local_app(), token, key_token, logout_token, known)
 
 
 def _fuzz(
@@ -146,7 +160,8 @@ def _fuzz(
     strategy: st.SearchStrategy[Case],
     examples: int = EXAMPLES,
 ) -> None:
-    token = world.key_token if operation.path == KEY_PATH else world.token
+    tokens = {KEY_PATH: world.key_token, LOGOUT_PATH: world.logout_token}
+    token = tokens.get(operation.path, world.token)
     headers = {"Authorization": f"Bearer {token}"}
 
     @settings(FUZZ_SETTINGS, max_examples=examples)

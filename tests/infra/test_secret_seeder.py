@@ -66,3 +66,13 @@ def test_delete_leaves_the_secret_alone_and_returns_no_key_material() -> None:
         {"RequestType": "Delete", "ResourceProperties": {"SecretId": "arn:s"}}, None
     )
     assert response == {"PhysicalResourceId": "arn:s"}
+
+
+def test_a_jwt_key_ring_counts_as_usable_only_if_every_key_is_long_enough() -> None:
+    ring = {**EXISTING, "jwt_secret": f"{'n' * 48},{EXISTING['jwt_secret']}"}
+    assert seeded(json.dumps(ring)) is None
+
+    weak_ring = {**EXISTING, "jwt_secret": f"{'n' * 48},short"}
+    replaced = json.loads(seeded(json.dumps(weak_ring)) or "{}")
+    assert "," not in replaced["jwt_secret"]
+    assert len(replaced["jwt_secret"].encode()) >= 32

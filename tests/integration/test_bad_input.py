@@ -282,5 +282,7 @@ def test_a_bad_token_is_401_with_www_authenticate(route: Route, kind: str) -> No
     assert reply.headers["www-authenticate"] == "Bearer"
 
 
-def test_the_public_routes_are_exactly_health_register_and_login() -> None:
-    assert {r.function for r in ROUTES if not r.auth} == {"health", "auth_register", "auth_login"}
+def test_the_public_routes_are_exactly_health_register_login_and_refresh() -> None:
+    # Refresh authenticates with the refresh cookie instead (tests/integration/test_sessions.py).
+    public = {r.function for r in ROUTES if not r.auth}
+    assert public == {"health", "auth_register", "auth_login", "auth_refresh"}

@@ -141,7 +141,7 @@ def test_a_lambda_request_runs_its_sync_code_on_the_invoking_thread(
         return run
 
     # The token check runs in a sync dependency, the listing in the sync endpoint.
-    monkeypatch.setattr(deps, "verify_access_token", recorded(deps.verify_access_token))
+    monkeypatch.setattr(deps, "read_access_token", recorded(deps.read_access_token))
     monkeypatch.setattr(service, "list_notes", recorded(service.list_notes))
     _, token = user_with_token()
 

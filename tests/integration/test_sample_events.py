@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
-from tradebot.auth.tokens import issue_access_token
 from tradebot.db.migrate import alembic_config
 from tradebot.http.routes import ROUTES, WORKERS
 
-from devstack.invoke import demo_user_id
+from devstack.invoke import demo_access_token
 from devstack.lambda_events import EVENTS, TOKEN_PLACEHOLDER, load_event
 from tests.support import Reply, assert_problem, invoke
 
@@ -20,6 +19,12 @@ EXPECTED_STATUS = {
     "auth_register": 201,
     "auth_login": 200,  # the demo user's credentials
     "auth_me": 200,
+    "auth_refresh": 401,  # the sample carries no refresh cookie
+    "auth_logout": 204,
+    "sessions_list": 200,
+    "sessions_delete": 404,  # the sample's id does not exist
+    "password_change": 401,  # the sample's current password is a placeholder
+    "account_delete": 401,  # likewise: the sample never erases the demo user
     "api_keys_put": 200,
     "api_keys_get": 404,  # nothing stored yet
     "api_keys_delete": 204,
@@ -50,7 +55,7 @@ ROUTE_FUNCTIONS = [route.function for route in ROUTES]
 
 def _event(function: str) -> dict[str, Any]:
     """The sample with a token for the demo user, who exists (the login sample is theirs)."""
-    token = issue_access_token(demo_user_id()).access_token
+    token = demo_access_token()
     return load_event(EVENTS / f"{function}.json", access_token=token)
 
 

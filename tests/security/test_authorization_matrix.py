@@ -39,14 +39,26 @@ def _own_trade(token: str) -> str:
     return str(reply.body["id"])
 
 
+def _own_session(token: str) -> str:
+    from tradebot.auth.tokens import read_access_token
+
+    session_id = read_access_token(token).session_id
+    assert session_id is not None
+    return session_id
+
+
 # How to create, as its owner, what each path parameter names.
-OWNED: dict[str, Callable[[str], str]] = {"note_id": _own_note, "trade_id": _own_trade}
+OWNED: dict[str, Callable[[str], str]] = {
+    "note_id": _own_note,
+    "trade_id": _own_trade,
+    "session_id": _own_session,
+}
 # Path parameters that name something public, not something a user owns.
 PUBLIC = {"symbol"}
 # A body each id route with a body accepts, so a refusal is about the id alone.
 BODIES: dict[str, dict[str, Any]] = {"notes_update": {"title": "hijacked", "is_pinned": True}}
 # How the owner reads each kind of resource back, to see that nothing changed.
-READ_BACK = {"note_id": "notes_get", "trade_id": "trades_get"}
+READ_BACK = {"note_id": "notes_get", "trade_id": "trades_get", "session_id": "sessions_list"}
 
 
 def _path_names(route: Route) -> list[str]:
@@ -66,6 +78,7 @@ def test_every_path_parameter_is_owned_or_public() -> None:
         "notes_delete",
         "trades_get",
         "trades_cancel",
+        "sessions_delete",
     }
     assert all(r.method not in ("POST", "PUT", "PATCH") or r.function in BODIES for r in ID_ROUTES)
 
@@ -138,10 +151,11 @@ BEARER: dict[str, Callable[[str, str], str | None]] = {
 MATRIX_SIZE = len(AUTH_ROUTES) * len(BEARER)
 
 
-def test_the_public_api_routes_are_exactly_register_and_login() -> None:
+def test_the_public_api_routes_are_exactly_register_login_and_refresh() -> None:
     public = {r.function for r in ROUTES if r.path.startswith("/api/") and not r.auth}
 
-    assert public == {"auth_register", "auth_login"}
+    # Refresh authenticates with its cookie instead (tests/integration/test_sessions.py).
+    assert public == {"auth_register", "auth_login", "auth_refresh"}
     assert MATRIX_SIZE >= 17 * 12  # 17 token-protected routes, 12 kinds of bad credentials
 
 

@@ -42,7 +42,11 @@ from tests.trading_support import API_KEY, API_SECRET, WRONG_SECRET
 ED_KEY = "Ed25519KeyOfBobEd25519KeyOfBob01"
 
 ALICE_PASSWORD = "crimson tide harbor lights 7"
+ALICE_NEW_PASSWORD = "amber kite meadow signal 4"
+DANA_PASSWORD = "velvet canyon paper lantern 2"
 BOB_PASSWORD = "quiet orbit walnut ledger 9"
+ERIN_PASSWORD = "saffron tunnel orbit maple 5"
+ERIN_NEW_PASSWORD = "granite harbor violet drum 8"
 GUESSED_PASSWORD = "a guessed password 123"
 ALICE_API_KEY = "aliceKEY" * 8
 ALICE_API_SECRET = "aliceSECRET" * 6
@@ -56,8 +60,10 @@ class Flow:
     secrets: dict[str, str] = field(default_factory=dict)
     replies: list[tuple[str, Reply]] = field(default_factory=list)
     # Each secret the API hands out (an access token, a TOTP secret, a recovery code) may
-    # appear in the reply that issued it, nowhere else.
+    # appear in the reply that issued it, nowhere else; each refresh token only in the
+    # Set-Cookie header of the reply that issued it.
     issued_by: dict[str, int] = field(default_factory=dict)
+    cookie_only: set[str] = field(default_factory=set)
     # Stored ciphertexts: not secret alone (SQL at DEBUG shows them), but never in an answer nor
     # in the log line that reports a key failing its binding check.
     ciphertexts: dict[str, str] = field(default_factory=dict)
@@ -65,11 +71,16 @@ class Flow:
     def call(self, function: str, **kwargs: Any) -> Reply:
         reply = call(function, **kwargs)
         self.replies.append((function, reply))
-        if function == "auth_login" and reply.status == 200:
+        if function in ("auth_login", "auth_refresh") and reply.status == 200:
             # Searched by its signature: the header and claim prefixes are the same in all.
             signature = reply.body["access_token"].rsplit(".", 1)[-1]
             self.secrets[f"access token {len(self.issued_by) + 1}"] = signature
             self.issued_by[signature] = len(self.replies) - 1
+            refresh_token = refresh_cookie_of(reply)
+            if refresh_token is not None:
+                self.secrets[f"refresh token {len(self.issued_by)}"] = refresh_token
+                self.issued_by[refresh_token] = len(self.replies) - 1
+                self.cookie_only.add(refresh_token)
         if function == "twofa_start" and reply.status == 200:
             self.issue("TOTP secret", reply.body["secret"])
         if function == "twofa_confirm" and reply.status == 200:
@@ -84,6 +95,18 @@ class Flow:
         """`secret`, handed out by the last reply: to be found nowhere else."""
         self.secrets[name] = secret
         self.issued_by[secret] = len(self.replies) - 1
+
+    def refresh(self, refresh_token: str) -> Reply:
+        """POST /api/auth/refresh with `refresh_token` as the cookie."""
+        return self.call("auth_refresh", headers={"Cookie": f"__Host-refresh={refresh_token}"})
+
+
+def refresh_cookie_of(reply: Reply) -> str | None:
+    """The refresh token a reply sets, if it sets one."""
+    cookie = reply.headers.get("set-cookie", "")
+    if not cookie.startswith("__Host-refresh="):
+        return None
+    return cookie.split(";", 1)[0].split("=", 1)[1] or None
 
 
 @pytest.fixture
@@ -224,6 +247,43 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     flow.call("api_keys_delete", token=bob_token)
     assert fake.placed_orders, "the live orders reached the Binance fake"
 
+    # Sessions (Erin, without 2FA): refreshes rotate the cookie; an old one presented again
+    # ends the session
+    erin = {"email": "erin@example.com", "password": ERIN_PASSWORD}
+    assert flow.call("auth_register", body=erin).status == 201
+    first = refresh_cookie_of(flow.call("auth_login", body=erin))
+    assert first is not None
+    second = refresh_cookie_of(flow.refresh(first))
+    assert second is not None
+    third = refresh_cookie_of(flow.refresh(second))
+    assert third is not None
+    assert flow.refresh(first).status == 401  # reuse: Erin's session is over
+    assert flow.refresh(third).status == 401
+    erin_token = flow.call("auth_login", body=erin).body["access_token"]
+    flow.call("sessions_list", token=erin_token)
+    # A new password (and a wrong current one), a logout, a login with the new password
+    change = {"current_password": GUESSED_PASSWORD, "new_password": ERIN_NEW_PASSWORD}
+    assert flow.call("password_change", token=erin_token, body=change).status == 401
+    change = {"current_password": ERIN_PASSWORD, "new_password": ERIN_NEW_PASSWORD}
+    assert flow.call("password_change", token=erin_token, body=change).status == 204
+    assert flow.call("auth_logout", token=erin_token).status == 204
+    again = {"email": "erin@example.com", "password": ERIN_NEW_PASSWORD}
+    assert flow.call("auth_login", body=again).status == 200
+    # Alice (2FA on) changes hers with a recovery code as the step-up
+    change = {"current_password": ALICE_PASSWORD, "new_password": ALICE_NEW_PASSWORD}
+    step_up = {"X-OTP": spare_codes[2]}
+    reply = flow.call("password_change", token=alice_token, body=change, headers=step_up)
+    assert reply.status == 204
+
+    # Dana deletes her account (after a wrong password)
+    dana = {"email": "dana@example.com", "password": DANA_PASSWORD}
+    assert flow.call("auth_register", body=dana).status == 201
+    dana_token = flow.call("auth_login", body=dana).body["access_token"]
+    wrong_password = {"password": GUESSED_PASSWORD}
+    assert flow.call("account_delete", token=dana_token, body=wrong_password).status == 401
+    right_password = {"password": DANA_PASSWORD}
+    assert flow.call("account_delete", token=dana_token, body=right_password).status == 204
+
     # Their audit trails, which name the logins, the keys and the orders of all of the above
     flow.call("account_events", token=alice_token)
     flow.call("account_events", token=bob_token)
@@ -302,6 +362,10 @@ def test_no_secret_in_any_log_line_response_or_error(
     flow = Flow(
         secrets={
             "Alice's password": ALICE_PASSWORD,
+            "Alice's new password": ALICE_NEW_PASSWORD,
+            "Erin's password": ERIN_PASSWORD,
+            "Erin's new password": ERIN_NEW_PASSWORD,
+            "Dana's password": DANA_PASSWORD,
             "Bob's password": BOB_PASSWORD,
             "a guessed password": GUESSED_PASSWORD,
             "API key": API_KEY,
@@ -332,6 +396,12 @@ def test_no_secret_in_any_log_line_response_or_error(
         }
         headers = "\n".join(f"{k}: {v}" for k, v in reply.headers.items())
         assert _leaks(reply.raw_body + headers, secrets) == [], (function, reply.status)
+        # Its own refresh token it carries in the Set-Cookie header alone
+        own_cookie = {n: s for n, s in flow.secrets.items() if s in flow.cookie_only}
+        other_headers = "\n".join(
+            f"{k}: {v}" for k, v in reply.headers.items() if k != "set-cookie"
+        )
+        assert _leaks(reply.raw_body + other_headers, own_cookie) == [], (function, reply.status)
     assert len(flow.replies) >= 30
     # The audit trail as stored (what the list shows, and the request ids it does not)
     with unit_of_work() as session:
@@ -343,6 +413,7 @@ def test_no_secret_in_any_log_line_response_or_error(
     assert {"login", "login_failed", "key_stored", "key_deleted", "order_placed"} <= types
     assert "2fa_enabled" in types
     assert {"key_refused", "key_invalidated"} <= types
+    assert {"refresh_reuse", "password_changed", "logout"} <= types
     assert _leaks(trail, flow.secrets) == []
 
 
@@ -352,7 +423,12 @@ def test_the_database_holds_api_and_totp_secrets_only_as_sealed_envelopes(
     flow = Flow()
     register = {"email": "dana@example.com", "password": ALICE_PASSWORD}
     assert flow.call("auth_register", body=register).status == 201
-    token = flow.call("auth_login", body=register).body["access_token"]
+    login = flow.call("auth_login", body=register)
+    token = login.body["access_token"]
+    refresh_token = refresh_cookie_of(login)
+    assert refresh_token is not None
+    rotated = refresh_cookie_of(flow.refresh(refresh_token))
+    assert rotated is not None
     key = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
     assert flow.call("api_keys_put", token=token, body=key).status == 200
     totp_secret = flow.call("twofa_start", token=token).body["secret"]
@@ -395,6 +471,8 @@ def test_the_database_holds_api_and_totp_secrets_only_as_sealed_envelopes(
         "password": ALICE_PASSWORD,
         "token": token.rsplit(".", 1)[-1],
         "TOTP secret": totp_secret,
+        "refresh token": refresh_token,
+        "rotated refresh token": rotated,
     }
     for number, code in enumerate(codes):
         secrets[f"recovery code {number}"] = code

@@ -21,7 +21,7 @@ from typing import Any
 import jwt
 import pytest
 from jwt import api_jwt
-from tradebot.auth.tokens import ALGORITHM, issue_access_token, verify_access_token
+from tradebot.auth.tokens import ALGORITHM, issue_access_token, key_id, verify_access_token
 from tradebot.errors import NotAuthenticated
 from tradebot.settings import get_settings
 
@@ -129,9 +129,11 @@ def test_our_tokens_are_what_pyjwt_would_sign_and_pyjwt_verifies_them() -> None:
 
     assert ALGORITHM == "HS256"
     assert claims["sub"] == USER
-    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
-    assert token.split(".")[0] == "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"  # exactly those bytes
-    assert jwt.encode(claims, KEY, algorithm="HS256") == token  # byte for byte
+    header = {"alg": "HS256", "kid": key_id(KEY), "typ": "JWT"}
+    assert jwt.get_unverified_header(token) == header
+    expected = base64.urlsafe_b64encode(json.dumps(header, separators=(",", ":")).encode())
+    assert token.split(".")[0] == expected.decode().rstrip("=")  # exactly those bytes
+    assert jwt.encode(claims, KEY, algorithm="HS256", headers={"kid": key_id(KEY)}) == token
 
 
 @pytest.mark.parametrize(
@@ -147,7 +149,7 @@ def test_our_tokens_are_what_pyjwt_would_sign_and_pyjwt_verifies_them() -> None:
 )
 def test_pyjwt_tokens_verify_with_ours(overrides: dict[str, Any]) -> None:
     claims = token_claims(USER, **{"iat": NOW, "exp": NOW + 600, **overrides})
-    token = jwt.encode(claims, KEY, algorithm="HS256", headers={"kid": "k1"})
+    token = jwt.encode(claims, KEY, algorithm="HS256", headers={"kid": key_id(KEY)})
 
     assert verify_access_token(token, now=NOW) == USER
 

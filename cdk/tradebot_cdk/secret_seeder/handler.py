@@ -53,7 +53,11 @@ def _is_fernet_keys(value: object) -> bool:
 
 
 def _is_jwt_secret(value: object) -> bool:
-    return isinstance(value, str) and len(value.encode()) >= 32
+    # One key, or a ring of comma-separated keys newest first: each must be 256 bits or more.
+    if not isinstance(value, str):
+        return False
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    return bool(keys) and all(len(key.encode()) >= 32 for key in keys)
 
 
 def seeded(current: str) -> str | None:

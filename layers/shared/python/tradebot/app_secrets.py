@@ -13,20 +13,32 @@ class AppSecrets(BaseModel):
     # hide_input_in_errors: a rejected secret must not be echoed into the error (and the log).
     model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
+    # The JWT key ring: one key, or several comma-separated, newest first (see `jwt_keys`).
     jwt_secret: SecretStr
     fernet_keys: SecretStr
 
     @field_validator("jwt_secret")
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value().encode()) < 32:
-            raise ValueError("jwt_secret must be at least 256 bits")
+        keys = _split(value)
+        if not keys or any(len(key.encode()) < 32 for key in keys):
+            raise ValueError("jwt_secret must be at least 256 bits (each key of the ring)")
         return value
+
+    @property
+    def jwt_keys(self) -> list[str]:
+        """JWT signing keys, newest first: tokens are signed with the first, any verifies."""
+        return _split(self.jwt_secret)
 
     @property
     def fernet_key_list(self) -> list[str]:
         """Fernet keys, newest first."""
-        return [k.strip() for k in self.fernet_keys.get_secret_value().split(",") if k.strip()]
+        return _split(self.fernet_keys)
+
+
+def _split(value: SecretStr) -> list[str]:
+    """The comma-separated keys of `value`, blanks dropped."""
+    return [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
 
 
 def get_app_secrets() -> AppSecrets:
@@ -46,7 +58,7 @@ def get_app_secrets() -> AppSecrets:
     )
     secrets = AppSecrets.model_validate(raw)
     if not settings.is_local:
-        values = [secrets.jwt_secret.get_secret_value(), *secrets.fernet_key_list]
+        values = [*secrets.jwt_keys, *secrets.fernet_key_list]
         if any(value in PLACEHOLDERS for value in values):
             raise ValueError("the stored secrets are development placeholders")
     return secrets

@@ -57,6 +57,18 @@ class OtpRequired(NotAuthenticated):
     title = "OTP required"
 
 
+class RefreshRefused(NotAuthenticated):
+    """The refresh token is missing, unknown, expired, revoked or reused: log in again (the
+    HTTP layer clears the refresh cookie with the 401)."""
+
+
+class CrossSiteRefused(DomainError):
+    """A cookie-authenticated request came from another site (a CSRF attempt)."""
+
+    status = 403
+    title = "Cross-site request refused"
+
+
 class NotFound(DomainError):
     status = 404
     title = "Not found"

@@ -130,6 +130,8 @@ class Settings(EnvSettings):
     # Secrets: from Secrets Manager when SECRETS_NAME is set, else from these variables.
     secrets_name: str = ""
     secrets_max_age_s: int = 300
+    # Comma-separated HMAC keys, newest first (the key ring): tokens are signed with the first
+    # and carry its `kid`; any key still listed verifies the tokens it signed.
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     # Comma-separated Fernet keys, newest first: new ciphertexts use the first one.
     fernet_keys: SecretStr = SecretStr(DEV_FERNET_KEY)
@@ -143,7 +145,14 @@ class Settings(EnvSettings):
     # Tokens.
     jwt_issuer: str = "tradebot"
     jwt_audience: str = "tradebot-api"
-    access_token_ttl_s: int = 3600
+    access_token_ttl_s: int = Field(default=900, gt=0)
+    # Sessions (tradebot.auth.sessions): a login's refresh token lives this long at most,
+    # however often it rotates; a rotated-out token presented again within the grace (two tabs
+    # refreshing at once) gets an access token instead of ending the session.
+    refresh_token_ttl_s: int = Field(default=30 * 86400, gt=0)
+    refresh_reuse_grace_s: int = Field(default=10, ge=0)
+    # How long Redis remembers that a session is active (revocation overwrites it at once).
+    session_cache_ttl_s: int = Field(default=60, gt=0)
 
     # HTTP.
     cors_origins: Annotated[list[str], NoDecode] = [

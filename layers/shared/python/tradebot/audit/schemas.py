@@ -13,6 +13,7 @@ EventType = Literal[
     "login_failed",
     "refresh_reuse",
     "logout",
+    "session_revoked",
     "password_changed",
     "2fa_enabled",
     "2fa_disabled",

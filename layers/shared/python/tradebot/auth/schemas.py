@@ -1,8 +1,10 @@
-"""API models of the account side: registration, login, the current user."""
+"""API models of the account side: registration, login, the current user, sessions, password
+change and account deletion."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -65,3 +67,34 @@ class UserPublic(BaseModel):
     email: str
     trading_mode: TradingMode
     two_factor: bool = Field(default=False, description="Two-factor authentication is on")
+
+
+class SessionPublic(BaseModel):
+    """One active login of the user; `current` is the session of the calling token."""
+
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    ip: str | None
+    user_agent: str | None
+    current: bool
+
+
+# Passwords in the bodies below are SecretStr: a validation error or a log line never shows them.
+
+
+class PasswordChange(BaseModel):
+    """`PUT /api/account/password`: the current password (step-up) and the new one."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    current_password: SecretStr = Field(min_length=1, max_length=128)
+    new_password: SecretStr = Field(min_length=1, max_length=128)
+
+
+class AccountDeletion(BaseModel):
+    """`DELETE /api/account`: the password, to confirm."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    password: SecretStr = Field(min_length=1, max_length=128)

@@ -16,14 +16,8 @@ from tradebot.auth.passwords import (
     password_problem,
     verify_password,
 )
-from tradebot.auth.schemas import (
-    AccessToken,
-    Credentials,
-    LoginRequest,
-    UserCreated,
-    UserPublic,
-)
-from tradebot.auth.tokens import issue_access_token
+from tradebot.auth.schemas import Credentials, LoginRequest, UserCreated, UserPublic
+from tradebot.auth.sessions import SignedIn, open_session
 from tradebot.cache.lockout import (
     LockoutPolicy,
     check_login,
@@ -55,8 +49,8 @@ def register(session: Session, credentials: Credentials) -> UserCreated:
 
 def login(
     session: Session, credentials: LoginRequest, address: str, clock: Clock = time.time
-) -> AccessToken:
-    """An access token for valid credentials; one generic 401 otherwise.
+) -> SignedIn:
+    """A new session (access and refresh token) for valid credentials; one generic 401 otherwise.
 
     A missing user is verified against a dummy hash, so the response takes the same time
     whether or not the email exists. Failures are counted per (email, address) and per email,
@@ -87,11 +81,14 @@ def login(
         # before the 401 rolls the request back.
         session.commit()
         raise NotAuthenticated("Invalid email or password")
-    detail = _second_factor(session, row.id, credentials, address, clock)
+    second_factor = _second_factor(session, row.id, credentials, address, clock)
     clear_login_failures(credentials.email, address, ledger)
-    record_event(session, row.id, "login", detail=detail)
-    token = issue_access_token(row.id)
-    return AccessToken(access_token=token.access_token, expires_in=token.expires_in)
+    signed_in = open_session(session, row.id)
+    detail = f"session {signed_in.session_id}"
+    record_event(
+        session, row.id, "login", detail=f"{detail} {second_factor}" if second_factor else detail
+    )
+    return signed_in
 
 
 def _second_factor(

@@ -1,4 +1,9 @@
-"""JWT access tokens: HS256 only, 256-bit key, exp/iat/sub/iss/aud all required and checked.
+"""JWT access tokens: HS256 only, 256-bit keys, exp/iat/sub/iss/aud all required and checked.
+
+Keys form a ring (`AppSecrets.jwt_keys`, newest first): a token is signed with the newest and
+names it in its header's `kid` (the first 8 hex digits of the key's SHA-256); it verifies with
+the key its `kid` names while that key is in the ring, and a `kid` not in the ring is refused.
+A token without `kid` (signed before the ring) is checked against the newest key only.
 
 A compact JWS (RFC 7515) signed with HMAC-SHA256, on the standard library alone: PyJWT's import
 loads cryptography's x509 and elliptic-curve modules, which every cold start paid for. Tokens
@@ -32,8 +37,7 @@ REFUSED = "Invalid or expired access token"
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "iss", "aud")
 # Seconds of clock skew tolerated on exp/iat/nbf; 0 as PyJWT's default (and this code's before).
 LEEWAY_S = 0
-# Exactly what PyJWT writes (it sorts the header's keys): {"alg":"HS256","typ":"JWT"}.
-_HEADER = json.dumps({"alg": ALGORITHM, "typ": "JWT"}, separators=(",", ":"), sort_keys=True)
+KID_HEX_DIGITS = 8
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")  # base64url, unpadded (RFC 7515 section 2)
 
 
@@ -49,8 +53,23 @@ class IssuedToken:
     expires_in: int
 
 
-def issue_access_token(user_id: str, now: float | None = None) -> IssuedToken:
-    """Sign an access token for `user_id`."""
+@dataclass(frozen=True)
+class AccessClaims:
+    """Who a valid token speaks for: the user, and the session it was issued to (if any)."""
+
+    user_id: str
+    session_id: str | None
+
+
+def key_id(key: str) -> str:
+    """The `kid` of a signing key: the first 8 hex digits of its SHA-256 (names, never reveals)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:KID_HEX_DIGITS]
+
+
+def issue_access_token(
+    user_id: str, session_id: str | None = None, now: float | None = None
+) -> IssuedToken:
+    """Sign an access token for `user_id` and its session (`sid`) with the newest key."""
     settings = get_settings()
     issued_at = int(now if now is not None else time.time())
     claims = {
@@ -61,16 +80,20 @@ def issue_access_token(user_id: str, now: float | None = None) -> IssuedToken:
         "aud": settings.jwt_audience,
         "jti": uuid.uuid4().hex,
     }
-    key = get_app_secrets().jwt_secret.get_secret_value()
+    if session_id is not None:
+        claims["sid"] = session_id
+    key = get_app_secrets().jwt_keys[0]
     return IssuedToken(access_token=_encode(claims, key), expires_in=settings.access_token_ttl_s)
 
 
-def verify_access_token(token: str, *, now: float | None = None) -> str:
-    """The user id of a valid token; `NotAuthenticated` for anything else, with no detail."""
+def read_access_token(token: str, *, now: float | None = None) -> AccessClaims:
+    """The user and session of a valid token; `NotAuthenticated` for anything else, no detail.
+
+    Whether the session is still active is the caller's check (tradebot.auth.active).
+    """
     settings = get_settings()
-    key = get_app_secrets().jwt_secret.get_secret_value()
     try:
-        claims = _decode(token, key)
+        claims = _decode(token, get_app_secrets().jwt_keys)
         _check_claims(
             claims,
             issuer=settings.jwt_issuer,
@@ -80,20 +103,40 @@ def verify_access_token(token: str, *, now: float | None = None) -> str:
     except _Refused:
         # `from None`: not even the internal reason travels with the error.
         raise NotAuthenticated(REFUSED) from None
-    subject: str = claims["sub"]
-    return subject
+    return AccessClaims(user_id=claims["sub"], session_id=claims.get("sid"))
+
+
+def verify_access_token(token: str, *, now: float | None = None) -> str:
+    """The user id of a valid token; `NotAuthenticated` for anything else, with no detail."""
+    return read_access_token(token, now=now).user_id
 
 
 def _encode(claims: dict[str, Any], key: str) -> str:
-    """The compact HS256 JWS of `claims`, as PyJWT would write it."""
-    header = _b64encode(_HEADER.encode())
+    """The compact HS256 JWS of `claims` with the key's `kid`, as PyJWT would write it."""
+    # PyJWT sorts the header's keys: {"alg":"HS256","kid":"...","typ":"JWT"}.
+    fields = {"alg": ALGORITHM, "kid": key_id(key), "typ": "JWT"}
+    header = _b64encode(json.dumps(fields, separators=(",", ":"), sort_keys=True).encode())
     payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
     signing_input = f"{header}.{payload}"
     return f"{signing_input}.{_b64encode(_sign(signing_input.encode('ascii'), key))}"
 
 
-def _decode(token: object, key: str) -> dict[str, Any]:
-    """The payload of a well-formed HS256 JWS signed with `key`; claims are not checked here.
+def _signing_key(header: dict[str, Any], ring: list[str]) -> str:
+    """The key of the ring that the header's `kid` names (the newest without one)."""
+    if "kid" not in header:
+        return ring[0]
+    kid = header["kid"]
+    if not isinstance(kid, str):
+        raise _Refused("kid")
+    for key in ring:
+        if hmac.compare_digest(key_id(key), kid):
+            return key
+    raise _Refused("kid not in the ring")
+
+
+def _decode(token: object, ring: list[str]) -> dict[str, Any]:
+    """The payload of a well-formed HS256 JWS signed with a key of `ring`; claims are not
+    checked here.
 
     Raises `_Refused` for anything else.
     """
@@ -107,8 +150,7 @@ def _decode(token: object, key: str) -> dict[str, Any]:
     # The algorithm is pinned: "none", HS384/HS512 and any RS/ES/PS confusion are refused.
     if header.get("alg") != ALGORITHM:
         raise _Refused("algorithm")
-    if "kid" in header and not isinstance(header["kid"], str):
-        raise _Refused("kid")
+    key = _signing_key(header, ring)
     # No JWS extension is implemented, so none can be critical (RFC 7515 section 4.1.11); an
     # unencoded payload ("b64": false, RFC 7797) is refused with it. PyJWT accepts
     # crit ["b64"] with b64 true, the same as no extension: nothing real is lost.
@@ -150,6 +192,8 @@ def _check_claims(claims: dict[str, Any], *, issuer: str, audience: str, now: fl
         raise _Refused("subject")
     if "jti" in claims and not isinstance(claims["jti"], str):
         raise _Refused("jti")
+    if "sid" in claims and (not isinstance(claims["sid"], str) or not claims["sid"]):
+        raise _Refused("sid")
 
 
 def _numeric_date(value: object) -> int:

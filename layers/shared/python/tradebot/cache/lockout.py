@@ -81,7 +81,12 @@ class LockoutPolicy:
 def _subjects(email: str, address: str) -> tuple[str, str]:
     # Hashed: an email address has no business in a cache key listing.
     pair = hashlib.sha256(f"{email}\x00{address}".encode()).hexdigest()
-    return f"pair:{pair}", f"email:{hashlib.sha256(email.encode()).hexdigest()}"
+    return f"pair:{pair}", email_subject(email)
+
+
+def email_subject(email: str) -> str:
+    """The lockout subject of an email across every address (hashed)."""
+    return f"email:{hashlib.sha256(email.encode()).hexdigest()}"
 
 
 def _keys(subject: str) -> list[str]:

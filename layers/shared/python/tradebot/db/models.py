@@ -1,6 +1,6 @@
 """SQLAlchemy 2 models: users, API credentials, trades, risk limits, paper balances, notes and
-their tags, security events, second factors and recovery codes, failed logins counted while
-Redis is down."""
+their tags, security events, second factors and recovery codes, login sessions and their refresh
+tokens, failed logins counted while Redis is down."""
 
 from __future__ import annotations
 
@@ -314,6 +314,45 @@ class RecoveryCode(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class UserSession(Base):
+    """One login: the refresh tokens it rotates through and the access tokens they issue.
+
+    Revoked (logout, a revocation, a password change, a reused refresh token) or past
+    `expires_at`, its refresh tokens are refused and its access tokens stop working at once.
+    """
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Where it was last used from (login, then each refresh).
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class RefreshToken(Base):
+    """A refresh token of a session, stored only as its SHA-256 (it is 256 random bits).
+
+    Every token the session ever had stays listed, so presenting a rotated-out one is
+    recognised as reuse (RFC 9700 section 4.14.2) and ends the session. `generation` counts
+    the rotations: exactly one token of a session, the newest, has no `rotated_at`.
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (UniqueConstraint("session_id", "generation"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    generation: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 # Newest-first listing of one user's trades is the hottest query: index it in that order.
 Index(
     "ix_trades_user_id_created_at",
@@ -328,4 +367,12 @@ Index(
     SecurityEvent.user_id,
     SecurityEvent.created_at.desc(),
     SecurityEvent.id.desc(),
+)
+
+# One user's sessions, newest first (GET /api/account/sessions).
+Index(
+    "ix_sessions_user_id_created_at",
+    UserSession.user_id,
+    UserSession.created_at.desc(),
+    UserSession.id.desc(),
 )

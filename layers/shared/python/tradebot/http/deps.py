@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from tradebot.auth.tokens import verify_access_token
+from tradebot.auth.active import require_active_session
+from tradebot.auth.tokens import AccessClaims, read_access_token
 from tradebot.cache.ratelimit import check_rate
 from tradebot.errors import NotAuthenticated
 from tradebot.http.routes import Route
@@ -19,16 +20,26 @@ from tradebot.twofactor.schemas import OTP_DESCRIPTION, OTP_MAX_LENGTH
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
 
 
-def authenticated_user_id(
+def authenticated_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The user id from a valid bearer token, added to the request's logs; 401 otherwise."""
+) -> AccessClaims:
+    """The user and session of a valid bearer token whose session is still active, added to
+    the request's logs; 401 otherwise (a revoked session's tokens at once)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("A bearer access token is required")
-    user_id = verify_access_token(credentials.credentials)
+    claims = read_access_token(credentials.credentials)
+    require_active_session(claims.user_id, claims.session_id)
     # Every later log line of this request names the user (RequestContext removes it after).
-    logger.append_keys(user_id=user_id)
-    return user_id
+    logger.append_keys(user_id=claims.user_id)
+    return claims
+
+
+Caller = Annotated[AccessClaims, Depends(authenticated_caller)]
+
+
+def authenticated_user_id(caller: Caller) -> str:
+    """The user id of the caller's valid token."""
+    return caller.user_id
 
 
 UserId = Annotated[str, Depends(authenticated_user_id)]

@@ -21,6 +21,7 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _FAILURES: dict[int, str] = {
     400: "The stored exchange key was refused by the exchange",
     401: "Missing, expired or invalid token",
+    403: "A cross-site request refused",
     404: "Not found",
     409: "Conflicts with the current state",
     413: "Request body too large",

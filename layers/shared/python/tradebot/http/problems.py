@@ -13,7 +13,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tradebot.errors import DomainError, FieldError, InvalidInput, RateLimitedError
+from tradebot.errors import (
+    DomainError,
+    FieldError,
+    InvalidInput,
+    RateLimitedError,
+    RefreshRefused,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +152,10 @@ async def _on_domain(_request: Request, exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after_s)
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RefreshRefused):
+        from tradebot.http.cookies import cleared_refresh_cookie
+
+        headers["Set-Cookie"] = cleared_refresh_cookie()
     errors = exc.errors if isinstance(exc, InvalidInput) else None
     if exc.status >= 500:
         logger.warning("dependency failure", extra={"error": type(exc).__name__})

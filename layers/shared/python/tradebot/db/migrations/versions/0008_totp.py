@@ -1,7 +1,7 @@
 """two-factor authentication: each user's TOTP secret (encrypted) and recovery codes (hashed)
 
 Revision ID: 0008_totp
-Revises: 0006_security_events
+Revises: 0007_sessions
 Create Date: 2026-11-27 13:45:00
 """
 
@@ -12,7 +12,7 @@ import tradebot.db.types
 from alembic import op
 
 revision: str = "0008_totp"
-down_revision: str | None = "0006_security_events"
+down_revision: str | None = "0007_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
