@@ -3,7 +3,6 @@
 from fastapi import Response
 from tradebot.accounts import erasure
 from tradebot.auth.schemas import AccountDeletion
-from tradebot.db.engine import unit_of_work
 from tradebot.http.cookies import clear_refresh_cookie
 from tradebot.http.deps import Otp, UserId
 from tradebot.http.function import RouteFunction
@@ -13,8 +12,7 @@ route = RouteFunction("account_delete")
 
 @route
 def delete_account(body: AccountDeletion, user_id: UserId, response: Response, otp: Otp) -> None:
-    with unit_of_work() as session:
-        erasure.delete_account(session, user_id, body.password.get_secret_value(), otp)
+    erasure.close_account(user_id, body.password.get_secret_value(), otp)
     clear_refresh_cookie(response)
 
 

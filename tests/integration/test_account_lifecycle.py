@@ -250,27 +250,39 @@ def test_a_wrong_password_deletes_nothing(two_users: tuple[str, str]) -> None:
     assert me(token) == 200
 
 
-def test_a_live_order_that_may_be_open_refuses_the_deletion_and_erases_nothing(
+def test_live_orders_that_may_be_open_refuse_the_deletion_and_are_canceled_instead(
     two_users: tuple[str, str],
 ) -> None:
+    # Given a live order open on the exchange and one whose placement answer was lost
     leaving, _ = two_users
     with unit_of_work() as session:
-        session.add(
-            Trade(
-                user_id=leaving, symbol="BTCUSDT", side="BUY", type="LIMIT", venue="testnet",
-                quantity=Decimal("0.01"), price=Decimal("50000"), status="RECONCILING",
-                client_order_id="live-1",
-            )
-        )  # fmt: skip
+        for status, client_id in (("NEW", "live-open"), ("RECONCILING", "live-lost")):
+            session.add(
+                Trade(
+                    user_id=leaving, symbol="BTCUSDT", side="BUY", type="LIMIT", venue="testnet",
+                    quantity=Decimal("0.01"), price=Decimal("50000"), status=status,
+                    client_order_id=client_id, exchange_order_id="7" if status == "NEW" else None,
+                )
+            )  # fmt: skip
     token, _ = login("leaving@example.com")
     before = _counts()
 
     reply = call("account_delete", token=token, body={"password": PASSWORD})
 
+    # Then nothing is erased, the 409 names them, and their cancellation was requested (the
+    # lost one is left to the reconciler: whether it exists is not known yet)
     body = assert_problem(reply, 409)
     assert body["type"] == "urn:tradebot:problem:live-orders-open"
-    assert [o["status"] for o in body["open_orders"]] == ["RECONCILING"]
-    assert _counts() == before
+    assert sorted(o["status"] for o in body["open_orders"]) == ["NEW", "RECONCILING"]
+    assert "cancellation was requested now" in body["detail"]
+    assert _counts() == before | {"security_events": before["security_events"] + 1}  # cancel_all
+    with unit_of_work() as session:
+        live = {
+            t.client_order_id: t
+            for t in session.scalars(select(Trade).where(Trade.venue == "testnet"))
+        }
+    assert live["live-open"].cancel_requested_at is not None
+    assert live["live-lost"].status == "RECONCILING"
     assert me(token) == 200
 
 

@@ -2,10 +2,12 @@
 
 Live orders that may be open on the exchange (PENDING, RECONCILING, NEW, PARTIALLY_FILLED off
 paper) refuse the deletion with 409 `live-orders-open`, exactly as forgetting the key does:
-once the key is gone such an order could no longer be canceled or followed, and canceling it
-here would tie the deletion to exchange calls whose answers may be lost. The user cancels them
-with POST /api/trading/cancel-all, then deletes. Paper orders exist only here and go with the
-user. What database backups keep afterwards: README, "Deleting an account".
+once the key is gone such an order could no longer be canceled or followed, and waiting here
+for the exchange's answers would tie the deletion to calls whose answers may be lost. So a
+deletion refused for them (after the password and code were right) cancels them as
+POST /api/trading/cancel-all does, and the 409 says so: the user deletes again once they are
+canceled. Paper orders exist only here and go with the user. What database backups keep
+afterwards: README, "Deleting an account".
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tradebot.auth.active import forget_sessions_on_commit
 from tradebot.auth.stepup import require_step_up
 from tradebot.cache.lockout import email_subject
 from tradebot.cache.readthrough import invalidate_on_commit
+from tradebot.db.engine import unit_of_work
 from tradebot.db.models import (
     ApiCredential,
     LoginFailures,
@@ -36,9 +39,26 @@ from tradebot.db.models import (
 )
 from tradebot.errors import LiveOrdersOpen
 from tradebot.observability import logger
+from tradebot.orders.service import cancel_all_trades
 
 # Read-through caches holding the user's data (notes pages, the dashboard's stored part).
 CACHED_NAMESPACES = ("notes", "dashboard")
+
+
+def close_account(user_id: str, password: str, otp: str | None = None) -> None:
+    """DELETE /api/account: erase the user (`delete_account`), or, refused for live orders that
+    may be open, request their cancellation and answer the 409 saying so."""
+    try:
+        with unit_of_work() as session:
+            delete_account(session, user_id, password, otp)
+    except LiveOrdersOpen as refused:
+        requested = cancel_all_trades(user_id)
+        raise LiveOrdersOpen(
+            f"{refused.detail} Their cancellation was requested now ({requested.canceled} "
+            f"order(s); {requested.reconciling} still being looked up): delete the account "
+            "again once none is open.",
+            refused.open_orders,
+        ) from None
 
 
 def delete_account(session: Session, user_id: str, password: str, otp: str | None = None) -> None:
