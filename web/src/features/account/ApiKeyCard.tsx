@@ -62,8 +62,8 @@ export function ApiKeyCard() {
         <Field label="API key" autoComplete="off" value={apiKey} onChange={(e) => setApiKey(e.target.value)} error={errors.fields.api_key} />
         <fieldset className="inline">
           <legend>Key type</legend>
-          <label className="check"><input type="radio" name="key-type" checked={keyType === 'hmac'} onChange={() => setKeyType('hmac')} /> HMAC (API secret)</label>
-          <label className="check"><input type="radio" name="key-type" checked={keyType === 'ed25519'} onChange={() => setKeyType('ed25519')} /> Ed25519 (private key)</label>
+          <label className="check"><input type="radio" name="key-type" checked={keyType === 'hmac'} onChange={() => setKeyType('hmac')} /> HMAC</label>
+          <label className="check"><input type="radio" name="key-type" checked={keyType === 'ed25519'} onChange={() => setKeyType('ed25519')} /> Ed25519</label>
         </fieldset>
         {keyType === 'hmac' ? (
           <Field label="API secret" type="password" autoComplete="off" value={secret} onChange={(e) => setSecret(e.target.value)} error={errors.fields.api_secret} />
