@@ -129,3 +129,19 @@ describe('step-up', () => {
     expect(getToken()).toBe('old-token');
   });
 });
+
+describe('an expired token', () => {
+  it('is refreshed before the call rather than after its 401', async () => {
+    setToken('old-token', 1); // expires within the safety margin
+    network((call) => (call.path === '/api/auth/refresh'
+      ? json(200, { access_token: 'new-token', token_type: 'bearer', expires_in: 900 })
+      : json(200, ME)));
+
+    await unwrap(api.GET('/api/auth/me'));
+
+    expect(seen.map((call) => [call.path, call.auth])).toEqual([
+      ['/api/auth/refresh', null],
+      ['/api/auth/me', 'Bearer new-token'],
+    ]);
+  });
+});

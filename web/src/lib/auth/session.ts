@@ -60,11 +60,14 @@ export async function authFetch(request: Request): Promise<Response> {
 
   // An expired token is refreshed before the call rather than after its 401.
   let token = getToken();
-  if (token && tokenExpired()) token = (await refreshSession()) ?? token;
+  let refreshed = false;
+  if (token && tokenExpired()) {
+    refreshed = true; // whatever it answered, a 401 below is not followed by a second refresh
+    token = (await refreshSession()) ?? token;
+  }
   const original = request.clone(); // the body can be sent once per Request
   let response = await globalThis.fetch(withHeaders(request, token));
   let otp: string | undefined;
-  let refreshed = false;
   for (;;) {
     if (response.status !== 401) return response;
     const problem = await problemType(response);
