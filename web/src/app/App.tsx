@@ -1,8 +1,10 @@
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { Link, Route, Switch, useLocation } from 'wouter';
 import { ModeBadge } from '../features/account/ModeBadge';
 import { useMe, useSignOut } from '../features/auth/api';
-import { useToken } from '../lib/auth/token';
+import { OtpPrompt } from '../features/auth/OtpPrompt';
+import { refreshSession } from '../lib/auth/session';
+import { getAuthState, useAuthState } from '../lib/auth/token';
 import { setPrefs, usePrefs } from '../lib/prefs';
 
 // Each page is its own chunk, loaded when first visited.
@@ -40,7 +42,7 @@ function Header() {
       <button type="button" className="icon" onClick={() => setPrefs({ theme: dark ? 'light' : 'dark' })}
         aria-label={dark ? 'Switch to light theme' : 'Switch to dark theme'}>{dark ? '☀' : '☾'}</button>
       <span className="muted who">{me.data?.email}</span>
-      <button type="button" onClick={signOut}>Sign out</button>
+      <button type="button" onClick={() => void signOut()}>Sign out</button>
     </header>
   );
 }
@@ -48,8 +50,13 @@ function Header() {
 const Loading = () => <p className="page muted" aria-busy="true">Loading…</p>;
 
 export function App() {
-  const token = useToken();
-  if (!token) {
+  const auth = useAuthState();
+  // A reload starts without a token: the refresh cookie, if any, signs the user back in.
+  useEffect(() => {
+    if (getAuthState().status === 'restoring') void refreshSession();
+  }, []);
+  if (auth.status === 'restoring') return <Loading />;
+  if (auth.status === 'signed-out') {
     return (
       <Suspense fallback={<Loading />}>
         <SignInPage />
@@ -60,6 +67,7 @@ export function App() {
     <>
       <ModeBadge />
       <Header />
+      <OtpPrompt />
       <Suspense fallback={<Loading />}>
         <Switch>
           <Route path="/" component={DashboardPage} />

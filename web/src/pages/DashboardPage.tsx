@@ -3,6 +3,7 @@ import { useDashboard } from '../features/dashboard/api';
 import { OpenOrders } from '../features/dashboard/OpenOrders';
 import { Watchlist } from '../features/dashboard/Watchlist';
 import { PriceChart } from '../features/market/PriceChart';
+import { Link } from 'wouter';
 import { FormError } from '../components/Field';
 
 export default function DashboardPage() {
@@ -13,6 +14,12 @@ export default function DashboardPage() {
     <main id="main" className="page">
       <h1>Dashboard</h1>
       <FormError message={dashboard.error?.message} />
+      {data?.key_status === 'invalid' && (
+        <p className="form-error" role="alert" data-testid="key-invalid">
+          The exchange refused your stored key: it is not used until you store a key anew.{' '}
+          <Link href="/account">Open the account page</Link>
+        </p>
+      )}
       {data && <Summary data={data} />}
       <div className="grid-2">
         <section className="card" aria-labelledby="balances-title">

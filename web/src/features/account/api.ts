@@ -1,13 +1,14 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, unwrap, type Schemas } from '../../lib/api/client';
 import { ApiError } from '../../lib/api/problem';
-import { useToken } from '../../lib/auth/token';
+import { setToken, useToken } from '../../lib/auth/token';
 import { authKeys, useMe } from '../auth/api';
 
 export const accountKeys = {
   apiKey: ['account', 'api-key'] as const,
   limits: ['account', 'limits'] as const,
   events: ['account', 'events'] as const,
+  sessions: ['account', 'sessions'] as const,
 };
 
 /** The stored exchange key, masked; null when none is stored (404). */
@@ -88,5 +89,73 @@ export function useSecurityEvents() {
     queryFn: ({ pageParam }) =>
       unwrap(api.GET('/api/account/events', { params: { query: { limit: 50, cursor: pageParam } } })),
     getNextPageParam: (page) => page.next_cursor ?? undefined,
+  });
+}
+
+export function useSessions() {
+  return useQuery({
+    queryKey: accountKeys.sessions,
+    queryFn: () => unwrap(api.GET('/api/account/sessions', { params: { query: { limit: 200 } } })),
+  });
+}
+
+export function useRevokeSession() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (sessionId: string) =>
+      unwrap(api.DELETE('/api/account/sessions/{session_id}', { params: { path: { session_id: sessionId } } })),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: accountKeys.sessions });
+      void client.invalidateQueries({ queryKey: accountKeys.events });
+    },
+  });
+}
+
+export function useChangePassword() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Schemas['PasswordChange']) => unwrap(api.PUT('/api/account/password', { body })),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: accountKeys.sessions });
+      void client.invalidateQueries({ queryKey: accountKeys.events });
+    },
+  });
+}
+
+export function useStartTwoFactor() {
+  return useMutation({ mutationFn: () => unwrap(api.POST('/api/account/2fa')) });
+}
+
+export function useConfirmTwoFactor() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (otp: string) => unwrap(api.POST('/api/account/2fa/confirm', { body: { otp } })),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: authKeys.me });
+      void client.invalidateQueries({ queryKey: accountKeys.events });
+    },
+  });
+}
+
+export function useDisableTwoFactor() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (password: string) => unwrap(api.DELETE('/api/account/2fa', { body: { password } })),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: authKeys.me });
+      void client.invalidateQueries({ queryKey: accountKeys.events });
+    },
+  });
+}
+
+/** Erase the account; signed out once it is gone. */
+export function useDeleteAccount() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (password: string) => unwrap(api.DELETE('/api/account', { body: { password } })),
+    onSuccess: () => {
+      setToken(null);
+      client.clear();
+    },
   });
 }

@@ -74,4 +74,34 @@ describe('signing in', () => {
 
     expect(await screen.findByRole('alert')).toHaveProperty('textContent', expect.stringMatching(/could not be reached/));
   });
+
+  it('asks for the authentication code when 2FA is on and signs in with it', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+      const body = (await (input as Request).json()) as Record<string, unknown>;
+      bodies.push(body);
+      if (body.otp === '123456') return reply(200, { access_token: 'token-2fa', token_type: 'bearer', expires_in: 900 });
+      return reply(401, {
+        type: 'urn:tradebot:problem:otp-required', title: 'OTP required', status: 401,
+        detail: body.otp ? 'The one-time code is wrong or was already used' : 'Two-factor authentication is on',
+      });
+    });
+    renderForm();
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText('Email'), 'a@example.com');
+    await user.type(screen.getByLabelText('Password'), 'correct horse battery staple');
+    await user.click(screen.getByRole('button', { name: 'Sign in' }));
+
+    const code = await screen.findByLabelText('Authentication code');
+    expect(screen.queryByRole('alert')).toBeNull(); // asking is not an error
+    await user.type(code, '000000');
+    await user.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByText('The one-time code is wrong or was already used')).toBeTruthy();
+
+    await user.clear(code);
+    await user.type(code, '123456');
+    await user.click(screen.getByRole('button', { name: 'Sign in' }));
+    await vi.waitFor(() => expect(getToken()).toBe('token-2fa'));
+    expect(bodies.map((body) => body.otp)).toEqual([undefined, '000000', '123456']);
+  });
 });

@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, unwrap, type Schemas } from '../../lib/api/client';
+import { logout } from '../../lib/auth/session';
 import { setToken, useToken } from '../../lib/auth/token';
 
 export const authKeys = {
@@ -19,10 +20,10 @@ export function useMe() {
 export function useLogin() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: Schemas['Credentials']) => unwrap(api.POST('/api/auth/login', { body })),
+    mutationFn: (body: Schemas['LoginRequest']) => unwrap(api.POST('/api/auth/login', { body })),
     onSuccess: (reply) => {
       client.clear();
-      setToken(reply.access_token);
+      setToken(reply.access_token, reply.expires_in);
     },
   });
 }
@@ -33,11 +34,11 @@ export function useRegister() {
   });
 }
 
-/** Forget the token and every cached answer (logout on the server comes with issue 11). */
+/** End the session on the server (the refresh cookie goes too), forget the token and every cached answer. */
 export function useSignOut() {
   const client = useQueryClient();
-  return () => {
-    setToken(null);
+  return async () => {
+    await logout().catch(() => undefined);
     client.clear();
   };
 }

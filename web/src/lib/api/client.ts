@@ -2,31 +2,18 @@
  * The typed API client: openapi-fetch over `schema.d.ts`, which `npm run api` generates from the
  * repository's openapi.json (a test checks it is current; never edit it by hand).
  */
-import createClient, { type Middleware } from 'openapi-fetch';
-import { getToken, setToken } from '../auth/token';
+import createClient from 'openapi-fetch';
+import { authFetch } from '../auth/session';
 import { toApiError } from './problem';
 import type { paths } from './schema';
 
-const auth: Middleware = {
-  onRequest({ request }) {
-    const token = getToken();
-    if (token) request.headers.set('Authorization', `Bearer ${token}`);
-    return request;
-  },
-  onResponse({ request, response }) {
-    // An expired or revoked token: back to sign-in (a refresh will be tried here first once the
-    // refresh route exists).
-    if (response.status === 401 && request.headers.has('Authorization')) setToken(null);
-    return response;
-  },
-};
-
+// Every call goes through authFetch: the bearer token, a silent refresh on 401 (one for many
+// calls), and the step-up prompt on 401 otp-required (lib/auth/session.ts).
 export const api = createClient<paths>({
   baseUrl: globalThis.location?.origin ?? '',
   // Looked up on each call (not captured once), so tests can stand in for the network.
-  fetch: (request) => globalThis.fetch(request),
+  fetch: (request) => authFetch(request),
 });
-api.use(auth);
 
 /** The data of an openapi-fetch result, or its problem thrown as an ApiError. */
 export async function unwrap<T>(

@@ -1,19 +1,35 @@
 /**
- * The access token, in memory only (never localStorage): a reload signs the user out until the
- * refresh cookie route exists (contract v2, issue 11); then `setRefresher` restores it silently.
+ * The access token, in memory only (never localStorage). A reload starts without one and
+ * restores it silently through the `__Host-refresh` cookie (lib/auth/session.ts).
  */
 import { useSyncExternalStore } from 'react';
 
-let token: string | null = null;
+/** `restoring` until the first refresh at start-up has answered; then a token or signed out. */
+export type AuthState = { status: 'restoring' } | { status: 'signed-in'; token: string } | { status: 'signed-out' };
+
+let state: AuthState = { status: 'restoring' };
+// When the token stops being accepted (ms since the epoch), from the reply's expires_in.
+let expiresAt = Number.POSITIVE_INFINITY;
 const listeners = new Set<() => void>();
 
 export function getToken(): string | null {
-  return token;
+  return state.status === 'signed-in' ? state.token : null;
 }
 
-export function setToken(next: string | null): void {
-  if (next === token) return;
-  token = next;
+export function getAuthState(): AuthState {
+  return state;
+}
+
+/** True when the token is missing or within `marginMs` of its expiry. */
+export function tokenExpired(now = Date.now(), marginMs = 10_000): boolean {
+  return getToken() === null || now >= expiresAt - marginMs;
+}
+
+/** Sign in with a token (valid for `expiresInS` seconds), or out with null. */
+export function setToken(next: string | null, expiresInS?: number): void {
+  expiresAt = next && expiresInS ? Date.now() + expiresInS * 1000 : Number.POSITIVE_INFINITY;
+  if (next === getToken() && state.status !== 'restoring') return;
+  state = next ? { status: 'signed-in', token: next } : { status: 'signed-out' };
   listeners.forEach((listener) => listener());
 }
 
@@ -25,4 +41,9 @@ function subscribe(listener: () => void): () => void {
 /** The current token; re-renders when the user signs in or out. */
 export function useToken(): string | null {
   return useSyncExternalStore(subscribe, getToken, getToken);
+}
+
+/** Restoring, signed in or signed out; re-renders on every change. */
+export function useAuthState(): AuthState {
+  return useSyncExternalStore(subscribe, getAuthState, getAuthState);
 }
