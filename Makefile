@@ -104,7 +104,7 @@ synth: venv web-build
 cfn-lint: synth
 	$(VENV)/bin/cfn-lint --config-file cdk/cfn-lint.yaml
 
-## Speed and cost: cold starts, warm latency, scaling, workers, load, memory, cost (< 15 min).
+## Speed and cost: cold starts, warm latency, scaling, workers, load, memory, cost, the web app's weight and first load (< 15 min).
 ## Real PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set (throwaway database and keys,
 ## removed after), else SQLite and fakeredis. Prints the table, writes bench/results.json.
 ## Never part of `make test`. BENCH_ARGS=--quick for a short trial run.

@@ -41,14 +41,14 @@ class LogSink(io.TextIOBase):
 SINK = LogSink()
 sys.stdout = SINK
 
-from bench import cold, cost, loadtest, scaling, warm, workers  # noqa: E402
+from bench import cold, cost, loadtest, scaling, warm, web, workers  # noqa: E402
 from bench.env import ROOT, BenchEnv, say  # noqa: E402
 from bench.live import start_fake  # noqa: E402
 from bench.machine import describe, load_average  # noqa: E402
 from bench.procs import Helper  # noqa: E402
 from bench.report import Results, print_table  # noqa: E402
 
-SECTIONS = ("cold", "warm", "workers", "load", "scaling")
+SECTIONS = ("cold", "warm", "workers", "load", "scaling", "web")
 BENCH_DIR = ROOT / "bench"
 
 
@@ -127,12 +127,16 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
         steps = ((1_000, 1_000), (20_000, 10_000), (60_000, 10_000)) if quick else scaling.STEPS
         details["scaling"] = scaling.run(results, env, calls=100 if quick else 300, steps=steps)
 
+    def run_web() -> None:
+        details["web"] = web.run(results)
+
     plan = [
         ("cold", run_cold),
         ("warm", run_warm),
         ("load", run_load),
         ("workers", run_workers),
         ("scaling", run_scaling),
+        ("web", run_web),
     ]
     if "load" in only:
         only.add("warm")  # the load test serves the warm section's database

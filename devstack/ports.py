@@ -23,3 +23,10 @@ def bind_port(host: str, port: int, *, variable: str) -> socket.socket:
         sock.close()
         raise PortInUse(f"{host}:{port} is in use; set {variable} to a free port (0: any)") from exc
     return sock
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on right now (bound for a moment, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -8,8 +8,10 @@ the app's carry the app's CSP, and only the hashed assets are cached for long.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tradebot.http.middleware import WEB_APP_CSP as APP_CSP
@@ -34,6 +36,13 @@ IMMUTABLE = "public, max-age=31536000, immutable"  # hashed names: a new build, 
 REVALIDATE = "no-cache"  # index.html and sw.js: always the newest build
 
 
+def initial_assets(dist: Path = WEB_DIST) -> list[Path]:
+    """The scripts, preloads and stylesheets index.html loads before the first page draws."""
+    html = (dist / "index.html").read_text()
+    refs = re.findall(r'(?:src|href)="(/assets/[^"]+\.(?:js|css))"', html)
+    return [dist / ref.lstrip("/") for ref in refs]
+
+
 def is_api_path(path: str) -> bool:
     """Whether the API answers `path` (its 404s stay problem+json, never the app)."""
     return path in API_PATHS or path.startswith(API_PREFIXES)
@@ -45,11 +54,17 @@ class WebApp:
     def __init__(self, api: ASGIApp, dist: Path = WEB_DIST) -> None:
         self.api = api
         self.dist = dist.resolve()
+        # Compressed as CloudFront compresses them (its cache policy enables gzip and Brotli);
+        # the API's answers are left as API Gateway sends them.
+        self._compressed = GZipMiddleware(self._app, minimum_size=1024)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_api_path(scope["path"]):
             await self.api(scope, receive, send)
             return
+        await self._compressed(scope, receive, send)
+
+    async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = self.respond(scope["method"], scope["path"])
         await response(scope, receive, send)
 

@@ -196,8 +196,6 @@ class FakeTime:
 
 def closed_port() -> int:
     """A local TCP port nothing listens on (bound for a moment, then released)."""
-    import socket
+    from devstack.ports import free_port
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()

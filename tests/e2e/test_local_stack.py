@@ -24,20 +24,14 @@ import httpx
 import pytest
 from tradebot.twofactor import totp  # the authenticator app's side (RFC 6238, unit-tested)
 
+from devstack.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 25.0
 STOP_TIMEOUT_S = 10.0
 ORDER_QUEUE = "tradebot-orders.fifo"
 ORDER_DLQ = "tradebot-orders-dlq.fifo"
 PASSWORD = "correct horse battery staple"
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for[T](check: Callable[[], T | None], timeout_s: float, what: str) -> T:

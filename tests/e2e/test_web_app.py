@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.web import WEB_DIST
+from devstack.web import WEB_DIST, initial_assets
 from tests.e2e.test_local_stack import ROOT, Stack, start_stack
 from tests.fakes.binance_server import BinanceFake
 from tests.trading_support import API_KEY, API_SECRET
@@ -33,15 +32,8 @@ def _built() -> Path:
     return index
 
 
-def initial_assets(index: Path) -> list[Path]:
-    """The scripts, preloads and stylesheets index.html loads before the first page draws."""
-    html = index.read_text()
-    refs = re.findall(r'(?:src|href)="(/assets/[^"]+\.(?:js|css))"', html)
-    return [WEB_DIST / ref.lstrip("/") for ref in refs]
-
-
 def test_the_first_page_loads_under_its_gzipped_budget() -> None:
-    assets = initial_assets(_built())
+    assets = initial_assets(_built().parent)
     sizes = {p.name: len(gzip.compress(p.read_bytes(), compresslevel=9)) for p in assets}
 
     assert any(name.endswith(".js") for name in sizes), sizes
@@ -55,7 +47,7 @@ def test_every_page_is_its_own_chunk() -> None:
     pages = {p.stem for p in (WEB / "src" / "pages").glob("*Page.tsx")}
 
     assert pages <= chunks, pages - chunks
-    initial = {p.name.split("-")[0] for p in initial_assets(_built())}
+    initial = {p.name.split("-")[0] for p in initial_assets(_built().parent)}
     assert not pages & initial, "pages load lazily, not with the first page"
 
 

@@ -97,3 +97,18 @@ def test_an_unbuilt_app_says_how_to_build_it(tmp_path: Path) -> None:
 
     assert reply.status_code == 503
     assert "make dev" in reply.text
+
+
+def test_the_app_s_files_are_compressed_as_cloudfront_compresses_them_and_the_api_s_are_not(
+    dist: Path, client: TestClient
+) -> None:
+    big = "export const words = " + repr(["trade"] * 2000) + ";"
+    (dist / "assets" / "big-def456.js").write_text(big)
+
+    asset = client.get("/assets/big-def456.js", headers={"Accept-Encoding": "gzip"})
+    api = client.get("/health", headers={"Accept-Encoding": "gzip"})
+
+    assert asset.headers["content-encoding"] == "gzip"
+    assert asset.text == big  # decoded by the client, unchanged
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "content-encoding" not in api.headers

@@ -1,0 +1,141 @@
+"""The web app's weight and first load: `python -m bench --only web`.
+
+Its weight is what the first page downloads before it draws (the initial JS and CSS, gzipped,
+as CloudFront serves them) and all of the app's chunks. Its first load is measured in Debian's
+Chromium against a local stack serving the built app, with an empty cache, under Lighthouse's
+mobile throttling and without throttling (web/scripts/vitals.mjs says how). Needs the built
+app (`make web-build`) and /usr/bin/chromium; a missing one is reported, not failed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.env import say
+from bench.report import Figure, Results
+from devstack.functions import ROOT
+from devstack.ports import free_port
+from devstack.web import WEB_DIST, initial_assets
+
+INITIAL_BUDGET_KB = 200.0  # the seed's budget, gzipped; the tests hold the app to 120 KiB
+FCP_TARGET_MS = 1500.0
+TTI_TARGET_MS = 3500.0
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+START_TIMEOUT_S = 60.0
+
+
+def _gzipped(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), compresslevel=9))
+
+
+def weight(results: Results) -> dict[str, Any]:
+    """The first page's gzipped initial JS and CSS, and every chunk's."""
+    initial = {p.name: _gzipped(p) for p in initial_assets(WEB_DIST)}
+    chunks = {p.name: _gzipped(p) for p in (WEB_DIST / "assets").glob("*.js")}
+    initial_kb = sum(initial.values()) / 1024
+    results.add(
+        Figure(
+            "web",
+            "first page JS + CSS (gzipped)",
+            initial_kb,
+            "KB",
+            target=f"<= {INITIAL_BUDGET_KB:.0f} KB",
+            met=initial_kb <= INITIAL_BUDGET_KB,
+            note=f"{len(initial)} files; all {len(chunks)} JS chunks "
+            f"{sum(chunks.values()) / 1024:.1f} KB",
+        )
+    )
+    return {"initial": initial, "chunks": chunks}
+
+
+def first_load(results: Results) -> dict[str, Any]:
+    """FCP and TTI of the first page under each profile, against a local stack."""
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
+        port, moto_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "MOTO_PORT": str(moto_port),
+            "DEV_DATA_DIR": tmp,
+            "DATABASE_URL": f"sqlite:///{tmp}/web.db",
+            "REDIS_URL": "",
+        }
+        with open(Path(tmp) / "stack.log", "wb") as log:
+            stack = subprocess.Popen(
+                [sys.executable, "-m", "devstack.dev"], cwd=ROOT, env=env, stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(f"{base}/health", stack)
+            out = subprocess.run(
+                ["node", "scripts/vitals.mjs", base],
+                cwd=ROOT / "web",
+                env={**os.environ, "CHROMIUM": str(CHROMIUM)},
+                capture_output=True,
+                text=True,
+                timeout=180,
+                check=True,
+            ).stdout
+        finally:
+            stack.terminate()
+            stack.wait(timeout=30)
+    profiles = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    for profile in profiles:
+        name = profile["profile"]
+        for metric, target in (("fcp_ms", FCP_TARGET_MS), ("tti_ms", TTI_TARGET_MS)):
+            value = profile[metric]
+            results.add(
+                Figure(
+                    "web",
+                    f"{metric[:3].upper()} first page, {name}",
+                    value,
+                    "ms",
+                    target=f"<= {target:.0f} ms",
+                    met=value is not None and value <= target,
+                    note=f"{profile['long_tasks']} long tasks, {profile['bytes'] / 1024:.0f} KB "
+                    "over the wire"
+                    + ("; 4x CPU, 150 ms RTT, 1.6 Mbit/s" if name == "mobile" else ""),
+                )
+            )
+    return {"profiles": profiles}
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the local stack exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the local stack did not answer {url}")
+
+
+def run(results: Results) -> dict[str, Any]:
+    """The web section: weight, then the first load where a browser is available."""
+    if not (WEB_DIST / "index.html").is_file():
+        results.notes.append("web: not built (make web-build), nothing measured")
+        return {}
+    say("web: weight of the built app")
+    details: dict[str, Any] = {"weight": weight(results)}
+    if not CHROMIUM.exists():
+        results.notes.append(f"web: no browser at {CHROMIUM}; first load not measured")
+        return details
+    say("web: first load in Chromium (mobile throttling, then none)")
+    details["first_load"] = first_load(results)
+    return details
