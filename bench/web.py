@@ -30,6 +30,10 @@ from devstack.web import WEB_DIST, initial_assets
 INITIAL_BUDGET_KB = 200.0  # the seed's budget, gzipped; the tests hold the app to 120 KiB
 FCP_TARGET_MS = 1500.0
 TTI_TARGET_MS = 3500.0
+LIGHTHOUSE_TARGET = 0.90
+# Fetched from the npm registry by npx when the bench runs (not a dependency of the app or its
+# tests); pinned so runs compare.
+LIGHTHOUSE = "lighthouse@12.8.2"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 START_TIMEOUT_S = 60.0
 
@@ -88,6 +92,7 @@ def first_load(results: Results) -> dict[str, Any]:
                 timeout=180,
                 check=True,
             ).stdout
+            scores = _lighthouse(base, Path(tmp))
         finally:
             stack.terminate()
             stack.wait(timeout=30)
@@ -109,7 +114,38 @@ def first_load(results: Results) -> dict[str, Any]:
                     + ("; 4x CPU, 150 ms RTT, 1.6 Mbit/s" if name == "mobile" else ""),
                 )
             )
-    return {"profiles": profiles}
+    for category, score in scores.items():
+        results.add(
+            Figure(
+                "web",
+                f"Lighthouse {category}, first page",
+                score * 100,
+                "/100",
+                target=f">= {LIGHTHOUSE_TARGET * 100:.0f}",
+                met=score >= LIGHTHOUSE_TARGET,
+                note=f"{LIGHTHOUSE}, mobile, simulated throttling",
+            )
+        )
+    if not scores:
+        results.notes.append(f"web: {LIGHTHOUSE} could not run (npx offline?); no scores")
+    return {"profiles": profiles, "lighthouse": scores}
+
+
+def _lighthouse(base: str, tmp: Path) -> dict[str, float]:
+    """Lighthouse's category scores of the first page (0..1); empty when it cannot run."""
+    report = tmp / "lighthouse.json"
+    command = [
+        "npx", "--yes", LIGHTHOUSE, f"{base}/", "--quiet", "--output=json",
+        f"--output-path={report}", "--chrome-flags=--headless=new --no-sandbox",
+        "--only-categories=performance,accessibility,best-practices",
+    ]  # fmt: skip
+    env = {**os.environ, "CHROME_PATH": str(CHROMIUM)}
+    try:
+        subprocess.run(command, env=env, capture_output=True, timeout=240, check=True)
+        categories = json.loads(report.read_text())["categories"]
+    except (subprocess.SubprocessError, OSError, ValueError, KeyError):
+        return {}
+    return {name: float(c["score"]) for name, c in categories.items() if c["score"] is not None}
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:

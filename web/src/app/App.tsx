@@ -4,7 +4,7 @@ import { ModeBadge } from '../features/account/ModeBadge';
 import { useMe, useSignOut } from '../features/auth/api';
 import { OtpPrompt } from '../features/auth/OtpPrompt';
 import { refreshSession } from '../lib/auth/session';
-import { getAuthState, useAuthState } from '../lib/auth/token';
+import { getAuthState, mayHaveSession, setToken, useAuthState } from '../lib/auth/token';
 import { setPrefs, usePrefs } from '../lib/prefs';
 
 // Each page is its own chunk, loaded when first visited.
@@ -51,9 +51,12 @@ const Loading = () => <p className="page muted" aria-busy="true">Loading…</p>;
 
 export function App() {
   const auth = useAuthState();
-  // A reload starts without a token: the refresh cookie, if any, signs the user back in.
+  // A reload starts without a token: the refresh cookie, if any, signs the user back in (a
+  // browser that was never signed in goes straight to the sign-in page).
   useEffect(() => {
-    if (getAuthState().status === 'restoring') void refreshSession();
+    if (getAuthState().status !== 'restoring') return;
+    if (mayHaveSession()) void refreshSession();
+    else setToken(null);
   }, []);
   if (auth.status === 'restoring') return <Loading />;
   if (auth.status === 'signed-out') {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { api, unwrap } from '../api/client';
 import { askForOtp } from './otp';
 import { refreshSession } from './session';
-import { getAuthState, getToken, setToken } from './token';
+import { getAuthState, getToken, mayHaveSession, setToken } from './token';
 
 vi.mock('./otp', () => ({ askForOtp: vi.fn() }));
 
@@ -79,6 +79,14 @@ describe('silent refresh', () => {
 
     expect(refreshes()).toHaveLength(1);
     expect(getToken()).toBe('from-cookie');
+  });
+
+  it('remembers only whether the browser was signed in, never the token', () => {
+    setToken('a-token', 900);
+    expect(mayHaveSession()).toBe(true);
+    expect(JSON.stringify({ ...globalThis.localStorage })).not.toContain('a-token');
+    setToken(null);
+    expect(mayHaveSession()).toBe(false); // a first visit asks for no refresh it cannot have
   });
 
   it('resends the body with the retry', async () => {

@@ -25,8 +25,31 @@ export function tokenExpired(now = Date.now(), marginMs = 10_000): boolean {
   return getToken() === null || now >= expiresAt - marginMs;
 }
 
+// Not the token, nor anything secret: only whether this browser was signed in, so that a
+// first visit does not ask for a refresh it cannot have (a 401 the console reports as an error).
+const HINT = 'tradebot.signed-in';
+
+/** Whether this browser was signed in when it last ran the app (its cookie may restore it). */
+export function mayHaveSession(): boolean {
+  try {
+    return globalThis.localStorage?.getItem(HINT) === '1';
+  } catch {
+    return true; // storage blocked: ask the server
+  }
+}
+
+function rememberSignedIn(signedIn: boolean): void {
+  try {
+    if (signedIn) globalThis.localStorage?.setItem(HINT, '1');
+    else globalThis.localStorage?.removeItem(HINT);
+  } catch {
+    // storage blocked: every start asks the server
+  }
+}
+
 /** Sign in with a token (valid for `expiresInS` seconds), or out with null. */
 export function setToken(next: string | null, expiresInS?: number): void {
+  rememberSignedIn(next !== null);
   expiresAt = next && expiresInS ? Date.now() + expiresInS * 1000 : Number.POSITIVE_INFINITY;
   if (next === getToken() && state.status !== 'restoring') return;
   state = next ? { status: 'signed-in', token: next } : { status: 'signed-out' };
