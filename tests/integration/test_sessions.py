@@ -265,6 +265,10 @@ def test_an_expired_session_cannot_refresh_and_its_tokens_stop(user: str) -> Non
     "headers",
     [
         pytest.param({"Origin": "https://evil.example"}, id="foreign-origin"),
+        pytest.param(
+            {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+            id="foreign-origin-cross-site-fetch",
+        ),
         pytest.param({"Origin": "null"}, id="opaque-origin"),
         pytest.param({"Origin": "http://localhost.evil.example"}, id="lookalike-origin"),
         pytest.param({"Sec-Fetch-Site": "cross-site"}, id="cross-site-fetch"),
@@ -290,6 +294,11 @@ def test_a_refresh_from_another_site_is_403_and_rotates_nothing(
         pytest.param({"Origin": "http://localhost:3000"}, id="configured-frontend"),
         pytest.param({"Origin": "https://localhost", "X-Forwarded-Proto": "https"}, id="own"),
         pytest.param({"Sec-Fetch-Site": "same-origin"}, id="same-origin-fetch"),
+        # Behind CloudFront: the page's origin is the distribution's, the Host API Gateway's
+        pytest.param(
+            {"Origin": "https://d111111abcdef8.cloudfront.net", "Sec-Fetch-Site": "same-origin"},
+            id="same-origin-behind-cloudfront",
+        ),
         pytest.param({}, id="not-a-browser"),
     ],
 )

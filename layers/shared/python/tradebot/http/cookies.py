@@ -50,16 +50,21 @@ def same_site_only(request: Request) -> None:
     """403 unless the request comes from this API's own origin or a configured frontend.
 
     SameSite=Strict already keeps other sites' pages from sending the cookie; this is the
-    second line (OWASP CSRF cheat sheet: verify the origin with standard headers). `Origin`
-    decides when present; else `Sec-Fetch-Site`; a client that sends neither is not a
-    browser acting for another site.
+    second line (OWASP CSRF cheat sheet: verify the origin with standard headers). A browser's
+    `Sec-Fetch-Site: same-origin` (a header no page can set) is taken at its word: behind
+    CloudFront the page and the API share the distribution's origin, while the API sees API
+    Gateway's host, and the distribution's name cannot be configured before it exists. Else
+    `Origin` decides when present, then any other `Sec-Fetch-Site`; a client that sends
+    neither is not a browser acting for another site.
     """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site.lower() == "same-origin":
+        return
     origin = request.headers.get("origin")
     if origin is not None:
         if origin in get_settings().cors_origins or _is_own_origin(origin, request):
             return
         raise CrossSiteRefused("Requests from other sites may not use the refresh cookie")
-    fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site is not None and fetch_site.lower() not in _OWN_FETCH_SITES:
         raise CrossSiteRefused("Requests from other sites may not use the refresh cookie")
 
