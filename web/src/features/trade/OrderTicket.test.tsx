@@ -4,11 +4,12 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setToken } from '../../lib/auth/token';
 import { OrderTicket } from './OrderTicket';
+import { BTC } from './symbols.fixture';
 
 const NOW = new Date().toISOString();
 const ANSWERS: Record<string, unknown> = {
   '/api/market/symbols': {
-    items: [{ symbol: 'BTCUSDT', base_asset: 'BTC', quote_asset: 'USDT', tick_size: '0.01000000', step_size: '0.00001000', min_qty: '0.00001000', min_notional: '5.00000000' }],
+    items: [BTC],
   },
   '/api/market/prices': { items: [{ symbol: 'BTCUSDT', price: '95000.00', updated_at: NOW, stale: false }] },
   '/api/dashboard': {
