@@ -97,4 +97,4 @@ def test_a_trader_clicks_through_the_app_in_chromium(stack: Stack, tmp_path: Pat
     )
     report = result.stdout[-6000:] + result.stderr[-3000:]
     assert result.returncode == 0, f"{report}\n--- stack log ---\n{stack.output()[-4000:]}"
-    assert "5 passed" in result.stdout, report
+    assert "6 passed" in result.stdout, report

@@ -178,6 +178,21 @@ def test_market_symbols_lists_the_filters_as_decimal_strings(trader: User) -> No
         "step_size": "0.00001",
         "min_qty": "0.00001",
         "min_notional": "5",
+        "max_qty": "9000",
+        "min_price": "0.01",
+        "max_price": "1000000",
+        "max_notional": "9000000",
+        "apply_min_to_market": True,
+        "apply_max_to_market": False,
+        "market_min_qty": "0",
+        "market_max_qty": "86.60698795",
+        "market_step_size": "0",
+        "bid_multiplier_up": "5",
+        "bid_multiplier_down": "0.2",
+        "ask_multiplier_up": "5",
+        "ask_multiplier_down": "0.2",
+        "max_num_orders": 200,
+        "quote_precision": 8,
     }
     assert items["DOGEUSDT"]["step_size"] == "1"
     assert items["DOGEUSDT"]["min_qty"] == "1"

@@ -136,3 +136,30 @@ test('storing a testnet key turns the badge to testnet; deleting it back to pape
   await expect(page.getByRole('cell', { name: 'key stored', exact: true })).toBeVisible();
   await expect(page.getByRole('cell', { name: 'key deleted', exact: true })).toBeVisible();
 });
+
+test('on a 375 px phone the ticket and the orders list fit the screen; the list scrolls in its box', async ({ page }) => {
+  await page.setViewportSize({ width: 375, height: 740 });
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await page.goto('/');
+  await signIn(page); // the first test's trader, who has trades
+
+  await page.getByRole('link', { name: 'Trade', exact: true }).click();
+  await page.getByLabel('Order type').selectOption({ label: 'Stop-loss limit' });
+  await page.getByLabel('Limit price').fill('1.234'); // an error and its fix on screen too
+  await expect(page.getByRole('button', { name: /^Use / }).first()).toBeVisible();
+  expect(await overflow()).toBe(0);
+  const buy = page.getByRole('button', { name: /^Buy BTC/ });
+  await buy.scrollIntoViewIfNeeded();
+  await expect(buy).toBeInViewport({ ratio: 1 }); // reachable, and not cut off at the side
+
+  await page.getByRole('link', { name: 'Orders', exact: true }).click();
+  const list = page.getByRole('listbox', { name: 'Trades' });
+  await expect(page.getByTestId('trade-row').first()).toBeVisible();
+  expect(await overflow()).toBe(0);
+  const box = await list.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+  expect(box.client).toBeLessThanOrEqual(375);
+  expect(box.scroll).toBeGreaterThan(box.client); // every column, reached by scrolling the list
+  await page.getByTestId('trade-row').first().click();
+  await expect(page.getByTestId('detail-status')).toBeVisible();
+  expect(await overflow()).toBe(0);
+});

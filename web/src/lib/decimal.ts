@@ -60,7 +60,7 @@ export function mul(a: Dec, b: Dec): Dec {
   return { units: a.units * b.units, scale: a.scale + b.scale };
 }
 
-type Rounding = 'floor' | 'ceil' | 'nearest';
+export type Rounding = 'floor' | 'ceil' | 'nearest';
 
 function divide(n: bigint, d: bigint, rounding: Rounding): bigint {
   const q = n / d;
@@ -128,3 +128,26 @@ export function toShort(value: Dec): string {
 }
 
 export const ZERO: Dec = { units: 0n, scale: 0 };
+
+/** `value` moved onto the grid `origin + k * step` (the exchange's grids start at the minimum). */
+export function onGrid(value: Dec, origin: Dec, step: Dec, rounding: Rounding): Dec {
+  return add(toStep(sub(value, origin), step, rounding), origin);
+}
+
+/** Whether `value` lies on the grid `origin + k * step` (always, for a disabled step of 0). */
+export function isOnGrid(value: Dec, origin: Dec, step: Dec): boolean {
+  return isMultiple(sub(value, origin), step);
+}
+
+export function max(a: Dec, b: Dec): Dec {
+  return cmp(a, b) >= 0 ? a : b;
+}
+
+export function min(a: Dec, b: Dec): Dec {
+  return cmp(a, b) <= 0 ? a : b;
+}
+
+/** One unit of the `decimals`-th place: 2 -> 0.01. */
+export function unitOf(decimals: number): Dec {
+  return { units: 1n, scale: decimals };
+}

@@ -31,7 +31,7 @@ export function TradeList({ trades, selected, onSelect }: { trades: Trade[]; sel
         }
       }}
       aria-activedescendant={selected ? `trade-${selected}` : undefined}>
-      <div style={{ height: rows.getTotalSize(), position: 'relative' }}>
+      <div className="virtual-rows" style={{ height: rows.getTotalSize(), position: 'relative' }}>
         {rows.getVirtualItems().map((row) => {
           const t = trades[row.index]!;
           return (

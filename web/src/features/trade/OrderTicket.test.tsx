@@ -4,11 +4,12 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setToken } from '../../lib/auth/token';
 import { OrderTicket } from './OrderTicket';
+import { BTC } from './symbols.fixture';
 
 const NOW = new Date().toISOString();
 const ANSWERS: Record<string, unknown> = {
   '/api/market/symbols': {
-    items: [{ symbol: 'BTCUSDT', base_asset: 'BTC', quote_asset: 'USDT', tick_size: '0.01000000', step_size: '0.00001000', min_qty: '0.00001000', min_notional: '5.00000000' }],
+    items: [BTC],
   },
   '/api/market/prices': { items: [{ symbol: 'BTCUSDT', price: '95000.00', updated_at: NOW, stale: false }] },
   '/api/dashboard': {
@@ -69,5 +70,31 @@ describe('the order ticket', () => {
     await vi.waitFor(() => expect(placed).toHaveLength(1));
     expect(placed[0]!.body).toEqual({ symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.001' });
     expect(placed[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('bounds a limit price by the percent-price band around the last price while typing', async () => {
+    renderTicket();
+    const user = userEvent.setup();
+    await user.selectOptions(await screen.findByLabelText('Order type'), 'LIMIT');
+    const price = await screen.findByLabelText('Limit price');
+    expect(await screen.findByText(/19,000 – 475,000 for a buy at the last price/)).toBeTruthy();
+    await user.type(price, '475000.01'); // no blur: shown as typed
+
+    expect(await screen.findByText(/More than 5× the last price 95000/)).toBeTruthy();
+    await user.click(screen.getByRole('button', { name: 'Use 475000' }));
+    expect((price as HTMLInputElement).value).toBe('475000');
+    expect(screen.queryByText(/More than 5×/)).toBeNull();
+  });
+
+  it('keeps a quote amount to the quote asset precision', async () => {
+    renderTicket();
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('radio', { name: 'USDT' }));
+    const spend = screen.getByLabelText('Spend (USDT)');
+    await user.type(spend, '10.123456789');
+
+    expect(await screen.findByText(/At most 8 decimals for USDT/)).toBeTruthy();
+    await user.click(screen.getByRole('button', { name: 'Use 10.12345679' }));
+    expect((spend as HTMLInputElement).value).toBe('10.12345679');
   });
 });

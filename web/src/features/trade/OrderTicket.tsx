@@ -9,6 +9,7 @@ import { usePrices, useSymbols } from '../market/api';
 import { SymbolSearch } from '../market/SymbolSearch';
 import { usePlaceOrder } from './api';
 import { checkTicket, orderBody, shareOfBalance, type Issue, type Ticket, type TicketField } from './ticket';
+import { priceHint, quantityHint, quoteHint } from './hints';
 import { TradeStatus } from './TradeStatus';
 
 const FIELDS: readonly string[] = ['quantity', 'quote_quantity', 'price', 'stop_price', 'symbol', 'side', 'type'];
@@ -61,8 +62,11 @@ export function OrderTicket() {
     place.reset();
   };
 
+  // A filter breach (it has a nearest valid value) shows as the trader types; "required" and
+  // "not a number" wait until the field is left, so a half-typed "0." is not scolded.
   function issueFor(field: TicketField): Issue | undefined {
-    return touched[field] ? check?.issues.find((i) => i.field === field) : undefined;
+    const issue = check?.issues.find((i) => i.field === field);
+    return issue && (touched[field] || issue.nearest !== undefined) ? issue : undefined;
   }
 
   function fieldError(field: TicketField): { error?: string; action?: ReactNode } {
@@ -152,22 +156,22 @@ export function OrderTicket() {
         {ticket.type === 'STOP_LOSS_LIMIT' && (
           <Field label="Stop price" inputMode="decimal" autoComplete="off" value={ticket.stopPrice}
             onChange={(e) => update({ stopPrice: e.target.value })} onBlur={touch('stop_price')}
-            hint={filters && `Tick ${formatDecimal(filters.tick_size)}`} {...fieldError('stop_price')} />
+            hint={filters && priceHint(filters)} {...fieldError('stop_price')} />
         )}
         {ticket.type !== 'MARKET' && (
           <Field label="Limit price" inputMode="decimal" autoComplete="off" value={ticket.price}
             onChange={(e) => update({ price: e.target.value })} onBlur={touch('price')}
-            hint={filters && `Tick ${formatDecimal(filters.tick_size)}`} {...fieldError('price')} />
+            hint={filters && priceHint(filters, ticket.side, price?.price ?? null)} {...fieldError('price')} />
         )}
         {byQuote ? (
           <Field label={`Spend (${filters?.quote_asset ?? 'quote'})`} inputMode="decimal" autoComplete="off"
             value={ticket.quoteQuantity} onChange={(e) => update({ quoteQuantity: e.target.value })}
-            onBlur={touch('quote_quantity')} hint={filters && `Minimum ${formatDecimal(filters.min_notional)}`}
+            onBlur={touch('quote_quantity')} hint={filters && quoteHint(filters)}
             {...fieldError('quote_quantity')} />
         ) : (
           <Field label={`Quantity (${filters?.base_asset ?? 'base'})`} inputMode="decimal" autoComplete="off"
             value={ticket.quantity} onChange={(e) => update({ quantity: e.target.value })} onBlur={touch('quantity')}
-            hint={filters && `Step ${formatDecimal(filters.step_size)}, minimum ${formatDecimal(filters.min_qty)}`}
+            hint={filters && quantityHint(filters, ticket.type)}
             {...fieldError('quantity')} />
         )}
         <div className="shares" role="group" aria-label="Share of available balance">

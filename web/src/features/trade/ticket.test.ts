@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkPrice, checkQuantity, checkTicket, orderBody, shareOfBalance, type Ticket } from './ticket';
+import { BTC } from './symbols.fixture';
 
-const BTC = {
-  symbol: 'BTCUSDT',
-  base_asset: 'BTC',
-  quote_asset: 'USDT',
-  tick_size: '0.01000000',
-  step_size: '0.00001000',
-  min_qty: '0.00001000',
-  min_notional: '5.00000000',
-};
 
 const ticket = (over: Partial<Ticket> = {}): Ticket => ({
   symbol: 'BTCUSDT',
@@ -27,7 +19,7 @@ describe('quantity against the step size and minimum', () => {
   it('accepts a whole number of steps', () => {
     expect(checkQuantity('0.00123', BTC)).toBeNull();
   });
-  it('offers the step below for a quantity between steps', () => {
+  it('offers the nearest step for a quantity between steps', () => {
     expect(checkQuantity('0.0012345', BTC)).toMatchObject({ field: 'quantity', nearest: '0.00123' });
   });
   it('offers the minimum for a quantity under it', () => {

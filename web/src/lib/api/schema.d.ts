@@ -1071,21 +1071,114 @@ export interface components {
             /** Items */
             items: components["schemas"]["SymbolPublic"][];
         };
-        /** SymbolPublic */
+        /**
+         * SymbolPublic
+         * @description A tradable symbol and the exchange filters an order on it must pass.
+         *
+         *     Limits, multipliers and counts of `0` mean the exchange does not apply that rule (as in
+         *     Binance's exchangeInfo), so a client checks only the non-zero ones.
+         */
         SymbolPublic: {
+            /**
+             * Apply Max To Market
+             * @description Whether max_notional binds MARKET orders
+             */
+            apply_max_to_market: boolean;
+            /**
+             * Apply Min To Market
+             * @description Whether min_notional binds MARKET orders
+             */
+            apply_min_to_market: boolean;
+            /**
+             * Ask Multiplier Down
+             * @description PERCENT_PRICE_BY_SIDE: a SELL's limit price is at least this times the market price; 0: not applied
+             */
+            ask_multiplier_down: string;
+            /**
+             * Ask Multiplier Up
+             * @description PERCENT_PRICE_BY_SIDE: a SELL's limit price is at most this times the market price; 0: not applied
+             */
+            ask_multiplier_up: string;
             /** Base Asset */
             base_asset: string;
-            /** Min Notional */
+            /**
+             * Bid Multiplier Down
+             * @description PERCENT_PRICE_BY_SIDE: a BUY's limit price is at least this times the market price; 0: not applied
+             */
+            bid_multiplier_down: string;
+            /**
+             * Bid Multiplier Up
+             * @description PERCENT_PRICE_BY_SIDE: a BUY's limit price is at most this times the market price; 0: not applied
+             */
+            bid_multiplier_up: string;
+            /**
+             * Market Max Qty
+             * @description MARKET_LOT_SIZE: a MARKET order's largest quantity; 0: not applied
+             */
+            market_max_qty: string;
+            /**
+             * Market Min Qty
+             * @description MARKET_LOT_SIZE: a MARKET order's smallest quantity, on top of LOT_SIZE; 0: not applied
+             */
+            market_min_qty: string;
+            /**
+             * Market Step Size
+             * @description MARKET_LOT_SIZE: a MARKET order's quantity is market_min_qty + k * market_step_size; 0: not applied
+             */
+            market_step_size: string;
+            /**
+             * Max Notional
+             * @description NOTIONAL: the largest quantity * price (quote asset); for MARKET orders only when apply_max_to_market; 0: not applied
+             */
+            max_notional: string;
+            /**
+             * Max Num Orders
+             * @description MAX_NUM_ORDERS: open orders allowed on the symbol; 0: not applied
+             */
+            max_num_orders: number;
+            /**
+             * Max Price
+             * @description PRICE_FILTER: the highest price; 0: not applied
+             */
+            max_price: string;
+            /**
+             * Max Qty
+             * @description LOT_SIZE: the largest quantity; 0: not applied
+             */
+            max_qty: string;
+            /**
+             * Min Notional
+             * @description NOTIONAL: the smallest quantity * price (quote asset); for MARKET orders only when apply_min_to_market
+             */
             min_notional: string;
-            /** Min Qty */
+            /**
+             * Min Price
+             * @description PRICE_FILTER: the lowest price; 0: not applied
+             */
+            min_price: string;
+            /**
+             * Min Qty
+             * @description LOT_SIZE: the smallest quantity
+             */
             min_qty: string;
             /** Quote Asset */
             quote_asset: string;
-            /** Step Size */
+            /**
+             * Quote Precision
+             * @description quoteAssetPrecision: the decimals a quote_quantity may carry
+             */
+            quote_precision: number;
+            /**
+             * Step Size
+             * @description LOT_SIZE: quantities are min_qty + k * step_size
+             */
             step_size: string;
             /** Symbol */
             symbol: string;
-            /** Tick Size */
+            /**
+             * Tick Size
+             * @description PRICE_FILTER: prices are min_price + k * tick_size
+             */
             tick_size: string;
         };
         TradeCreate: components["schemas"]["MarketOrder"] | components["schemas"]["LimitOrder"] | components["schemas"]["StopLossLimitOrder"];

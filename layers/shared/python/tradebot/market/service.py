@@ -30,6 +30,21 @@ def list_symbols() -> SymbolList:
                 step_size=f.step_size,
                 min_qty=f.min_qty,
                 min_notional=f.min_notional,
+                max_qty=f.max_qty,
+                min_price=f.min_price,
+                max_price=f.max_price,
+                max_notional=f.max_notional,
+                apply_min_to_market=f.apply_min_to_market,
+                apply_max_to_market=f.apply_max_to_market,
+                market_min_qty=f.market_min_qty,
+                market_max_qty=f.market_max_qty,
+                market_step_size=f.market_step_size,
+                bid_multiplier_up=f.bid_multiplier_up,
+                bid_multiplier_down=f.bid_multiplier_down,
+                ask_multiplier_up=f.ask_multiplier_up,
+                ask_multiplier_down=f.ask_multiplier_down,
+                max_num_orders=f.max_num_orders,
+                quote_precision=f.quote_precision,
             )
             for f in sorted(all_filters().values(), key=lambda f: f.symbol)
         ]
