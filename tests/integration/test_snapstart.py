@@ -131,3 +131,26 @@ def test_after_restore_reseeds_random() -> None:
     random.seed(1)
     snapstart.after_restore()
     assert random.random() != snapshot_draw
+
+
+def test_priming_loads_the_aws_clients_models_but_resolves_no_credentials(
+    no_network: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from tradebot.settings import get_settings
+
+    # Given a function whose settings name an order queue and a KMS key, and no boto3 session
+    monkeypatch.setenv("ORDER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/orders.fifo")
+    monkeypatch.setenv("KMS_KEY_ID", "arn:aws:kms:us-east-1:000000000000:key/priming")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    get_settings.cache_clear()
+    load_function("trades_create")
+    # When the before-snapshot hooks run
+    snapstart.before_snapshot()
+    # Then boto3's default session exists, has read the models, never resolved credentials,
+    # and no connection was attempted
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    assert session._session._credentials is None
+    assert no_network == []
+    get_settings.cache_clear()

@@ -15,7 +15,9 @@ hooks in order.
 
 from __future__ import annotations
 
+import importlib
 import random
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -72,29 +74,23 @@ def forget_connections() -> None:
     opens its own: the database pool (the engine and its compiled statements stay), Redis,
     boto3 clients, Binance sessions, cached secrets and data keys. Nothing is closed over the
     wire: a socket from before the snapshot is shared with every other restored copy (or, in
-    the bench, with the forking parent), so it is only let go of."""
-    from tradebot.cache.client import reset_redis
-    from tradebot.crypto.envelope import reset_envelope
-    from tradebot.db.engine import forget_connections as forget_database
-    from tradebot.exchange import factory, weight
-    from tradebot.orders.queue import reset_queue_client
-
-    forget_database()
-    reset_redis()
-    reset_queue_client()
-    reset_envelope()
-    factory.binance_clients.cache_clear()
-    weight.request_budget.cache_clear()
-    _clear_parameter_caches()
-
-
-def _clear_parameter_caches() -> None:
-    """Powertools' cached secrets (and their boto3 clients), if that module was ever loaded."""
-    import sys
-
-    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
-    if parameters is not None:
-        parameters.clear_caches()
+    the bench, with the forking parent), so it is only let go of. A module never imported has
+    nothing to forget, and is not imported here (a restore would pay for it)."""
+    loaded: Callable[[str], Any] = sys.modules.get
+    if module := loaded("tradebot.db.engine"):
+        module.forget_connections()
+    if module := loaded("tradebot.cache.client"):
+        module.reset_redis()
+    if module := loaded("tradebot.orders.queue"):
+        module.reset_queue_client()
+    if module := loaded("tradebot.crypto.envelope"):
+        module.reset_envelope()
+    if module := loaded("tradebot.exchange.factory"):
+        module.binance_clients.cache_clear()
+    if module := loaded("tradebot.exchange.weight"):
+        module.request_budget.cache_clear()
+    if module := loaded("aws_lambda_powertools.utilities.parameters"):
+        module.clear_caches()  # cached secrets, and Powertools' own boto3 clients
 
 
 def reseed_random() -> None:
@@ -113,12 +109,61 @@ def prime_route(function: RouteFunction) -> None:
     settings = get_settings()  # validated once, here rather than on the first request
     get_engine()  # the dialect and its driver imported; the pool connects lazily, not now
     configure_mappers()
-    if settings.redis_url:
-        import redis  # noqa: F401 - imported by the first Redis call otherwise
+    for module in _lazy_modules(function, settings.redis_url != ""):
+        importlib.import_module(module)
     if settings.secrets_name:
         # The first authenticated request reads the app secret through Powertools and boto3.
         import aws_lambda_powertools.utilities.parameters  # noqa: F401
+    # The AWS clients this function's settings say it will make (the factories stay empty).
+    services = [
+        service
+        for service, used in (
+            ("sqs", settings.order_queue_url),
+            ("kms", settings.kms_key_id),
+            ("rds", settings.database_auth == "iam"),
+        )
+        if used
+    ]
+    if services:
+        _prime_boto3(services)
     function.handler(_priming_event(function), _PrimingContext(function.route.function))
+
+
+def _lazy_modules(function: RouteFunction, real_redis: bool) -> list[str]:
+    """Modules the layer imports on a request path rather than at import time (to keep an
+    ordinary cold start short), which a snapshot may as well hold."""
+    modules = [
+        # The upserts (limits, the login failure ledger) pick their dialect's insert per call.
+        "sqlalchemy.dialects.postgresql",
+        "sqlalchemy.dialects.sqlite",
+        # The rate limit's Lua script, on every route but health.
+        "redis.commands.core",
+    ]
+    if real_redis:
+        modules.append("redis")
+    if function.route.calls_exchange:
+        # Live balances and orders: python-binance, otherwise loaded by a live user's request.
+        modules += ["tradebot.portfolio.live", "tradebot.exchange.binance"]
+    return modules
+
+
+def _prime_boto3(services: list[str]) -> None:
+    """Load what creating these boto3 clients reads from disk (~90 ms for SQS): botocore's
+    service list, models and endpoint rules, cached by the default session's loader.
+
+    The clients are made with placeholder keys and thrown away: the default session never
+    resolves credentials before the snapshot (a restored copy resolves its own), and the
+    region is any region, since no endpoint is called.
+    """
+    import boto3
+
+    for service in services:
+        boto3.client(
+            service,  # type: ignore[call-overload]
+            region_name="us-east-1",
+            aws_access_key_id="snapshot-priming",
+            aws_secret_access_key="snapshot-priming",  # noqa: S106 - a placeholder, never sent
+        )
 
 
 def _priming_event(function: RouteFunction) -> dict[str, Any]:
