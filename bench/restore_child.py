@@ -29,9 +29,24 @@ def _import(name: str) -> object:
 
 def _restored(name: str, handler: object, event: dict, warm: list[dict]) -> dict:
     """What a restored environment does first (in the forked child)."""
+    from sqlalchemy import event as sqlalchemy_events
     from tradebot import snapstart
+    from tradebot.db.engine import get_engine
 
     clock = time.perf_counter
+    # When the first database connection starts and ends: the part of the first request no
+    # priming can take (a new PostgreSQL backend per connection; RDS Proxy in AWS).
+    connect: dict[str, float] = {}
+    engine = get_engine()
+
+    def connecting(dialect: object, record: object, cargs: object, cparams: object) -> None:
+        connect.setdefault("start", clock())
+
+    def connected(dbapi_connection: object, record: object) -> None:
+        connect.setdefault("end", clock())
+
+    sqlalchemy_events.listen(engine, "do_connect", connecting)
+    sqlalchemy_events.listen(engine, "connect", connected)
     start = clock()
     snapstart.after_restore()
     hooks_s = clock() - start
@@ -45,6 +60,7 @@ def _restored(name: str, handler: object, event: dict, warm: list[dict]) -> dict
     return {
         "after_restore_hooks_s": hooks_s,
         "first_request_s": first_s,
+        "database_connect_s": connect.get("end", 0.0) - connect.get("start", 0.0),
         "status": response.get("statusCode") if isinstance(response, dict) else None,
         "response": str(response)[:300],
         "warm_s": samples,

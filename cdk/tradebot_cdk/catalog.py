@@ -90,7 +90,7 @@ def route_spec(route: Route, config: DeployConfig) -> FunctionSpec:
         description=f"{route.method} {route.path}: {route.summary}"[:256],
         memory_mb=config.memory_mb.get(route.function, default),
         timeout=Duration.seconds(timeout),
-        snap_start=True,
+        snap_start=config.snap_start,
     )
 
 
