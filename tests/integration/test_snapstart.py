@@ -154,3 +154,12 @@ def test_priming_loads_the_aws_clients_models_but_resolves_no_credentials(
     assert session._session._credentials is None
     assert no_network == []
     get_settings.cache_clear()
+
+
+def test_a_restored_copys_first_request_is_logged_as_the_cold_start() -> None:
+    from aws_lambda_powertools.logging import logger as powertools_logger
+
+    load_function("auth_me")
+    powertools_logger.is_cold_start = False  # the priming request took it
+    snapstart.after_restore()
+    assert powertools_logger.is_cold_start is True

@@ -93,6 +93,14 @@ def forget_connections() -> None:
         module.clear_caches()  # cached secrets, and Powertools' own boto3 clients
 
 
+def mark_cold_start() -> None:
+    """The priming request used up Powertools' cold-start flag: a restored copy's first request
+    is the one the logs should call cold."""
+    module: Any = sys.modules.get("aws_lambda_powertools.logging.logger")
+    if module is not None:
+        module.is_cold_start = True
+
+
 def reseed_random() -> None:
     """Every restored copy starts from the same `random` state: reseed it from the OS."""
     random.seed()
@@ -216,10 +224,11 @@ class _PrimingContext:
 
 def prepare_route(function: RouteFunction) -> None:
     """Register the hooks of a route function: prime it before the snapshot; after a restore,
-    forget connections and reseed `random`."""
+    forget connections, reseed `random` and count the next request as the cold start."""
     on_before_snapshot(lambda: prime_route(function))
     on_after_restore(forget_connections)
     on_after_restore(reseed_random)
+    on_after_restore(mark_cold_start)
 
 
 _register_with_runtime()
