@@ -41,14 +41,14 @@ class LogSink(io.TextIOBase):
 SINK = LogSink()
 sys.stdout = SINK
 
-from bench import cold, cost, loadtest, scaling, warm, web, workers  # noqa: E402
+from bench import cold, cost, loadtest, restore, scaling, warm, web, workers  # noqa: E402
 from bench.env import ROOT, BenchEnv, say  # noqa: E402
 from bench.live import start_fake  # noqa: E402
 from bench.machine import describe, load_average  # noqa: E402
 from bench.procs import Helper  # noqa: E402
 from bench.report import Results, print_table  # noqa: E402
 
-SECTIONS = ("cold", "warm", "workers", "load", "scaling", "web")
+SECTIONS = ("cold", "restore", "warm", "workers", "load", "scaling", "web")
 BENCH_DIR = ROOT / "bench"
 
 
@@ -94,6 +94,17 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
             results, env, fake.base_url, runs=3 if quick else cold.RUNS, profiles_dir=profiles_dir
         )
 
+    def run_restore() -> None:
+        env.database("restore")
+        details["restore"] = restore.run(
+            results,
+            env,
+            queue_url,
+            restores=5 if quick else 15,
+            cold_runs=3 if quick else 5,
+            warm_calls=100 if quick else 300,
+        )
+
     def run_warm() -> None:
         env.database("warm")
         routes = frozenset(name for name in options.routes.split(",") if name)
@@ -132,6 +143,7 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
 
     plan = [
         ("cold", run_cold),
+        ("restore", run_restore),
         ("warm", run_warm),
         ("load", run_load),
         ("workers", run_workers),

@@ -12,6 +12,15 @@ from bench.report import Figure, Results
 # infrastructure figures are approximate list prices, to be checked before relying on them.
 LAMBDA_GB_SECOND = 0.0000166667
 LAMBDA_PER_MILLION = 0.20
+# SnapStart (Python), us-east-1 list prices (aws.amazon.com/lambda/pricing): the snapshot cache
+# per GB of the function's memory per second each published version is kept (3 hours at
+# least), and each restore per GB of memory restored.
+SNAPSTART_CACHE_GB_SECOND = 0.0000015046
+SNAPSTART_RESTORE_GB = 0.0001397998
+# Every route function runs SnapStart (cdk/tradebot_cdk/catalog.py sizes them: 512 MB, 1024 MB
+# for the "auth" throttle class); the cost model's share of cold API requests (docs/deploy.md).
+ROUTE_MEMORY_MB, AUTH_ROUTE_MEMORY_MB = 512, 1024
+COLD_SHARE = 0.03
 API_GATEWAY_REST_PER_MILLION = 3.50
 FULL_VCPU_MB = 1769  # Lambda gives one full vCPU at 1769 MB, a share below it
 SIZES_MB = (128, 256, 512, 768, 1024, 1536, 1769, 2048, 3008)
@@ -81,6 +90,29 @@ def per_call(duration_ms: float, memory_mb: int) -> float:
     return LAMBDA_PER_MILLION / 1e6 + memory_mb / 1024 * billed_s * LAMBDA_GB_SECOND
 
 
+def snapstart_monthly(api_calls_per_month: float) -> dict[str, float]:
+    """SnapStart's charges for a month: every route function's snapshot cached all month (one
+    version each: replaced versions are deleted), and a restore per cold API request."""
+    from tradebot.http.routes import ROUTES
+
+    memory_gb = [
+        (AUTH_ROUTE_MEMORY_MB if route.throttle == "auth" else ROUTE_MEMORY_MB) / 1024
+        for route in ROUTES
+    ]
+    cache = sum(memory_gb) * DAYS * 86_400 * SNAPSTART_CACHE_GB_SECOND
+    mean_gb = sum(memory_gb) / len(memory_gb)
+    restores = api_calls_per_month * COLD_SHARE
+    restore = restores * mean_gb * SNAPSTART_RESTORE_GB
+    return {
+        "functions": len(memory_gb),
+        "cached_gb": sum(memory_gb),
+        "cache": cache,
+        "restores": restores,
+        "restore": restore,
+        "total": cache + restore,
+    }
+
+
 def run(
     results: Results, warm: dict[str, Any], cold: dict[str, Any], workers: dict[str, Any]
 ) -> dict[str, Any]:
@@ -142,7 +174,8 @@ def run(
         }
     workers_monthly = sum(w["monthly"] for w in worker_costs.values())
     fixed = sum(FIXED_MONTHLY.values())
-    monthly = api_lambda + api_gateway + workers_monthly + fixed
+    snapstart = snapstart_monthly(monthly_calls)
+    monthly = api_lambda + api_gateway + workers_monthly + fixed + snapstart["total"]
 
     results.add(
         Figure(
@@ -163,8 +196,9 @@ def run(
             target=f"< seed's ${SEED_MONTHLY:g}",
             met=monthly < SEED_MONTHLY,
             note=f"API GW {api_gateway:.0f} + API Lambda {api_lambda:.1f} + workers "
-            f"{workers_monthly:.1f} + fixed {fixed:.0f} (approx.); "
-            f"{monthly_calls / 1e6:.1f}M calls/month",
+            f"{workers_monthly:.1f} + SnapStart {snapstart['total']:.0f} (cache "
+            f"{snapstart['cache']:.0f}, restores {snapstart['restore']:.1f}) + fixed {fixed:.0f} "
+            f"(approx.); {monthly_calls / 1e6:.1f}M calls/month",
         )
     )
     return {
@@ -172,6 +206,8 @@ def run(
             "lambda_gb_second_x86": LAMBDA_GB_SECOND,
             "lambda_per_million_requests": LAMBDA_PER_MILLION,
             "api_gateway_rest_per_million": API_GATEWAY_REST_PER_MILLION,
+            "snapstart_cache_gb_second": SNAPSTART_CACHE_GB_SECOND,
+            "snapstart_restore_gb": SNAPSTART_RESTORE_GB,
             "fixed_monthly_approximate": FIXED_MONTHLY,
         },
         "assumptions": {
@@ -191,6 +227,7 @@ def run(
             "api_gateway": api_gateway,
             "api_lambda": api_lambda,
             "workers": workers_monthly,
+            "snapstart": snapstart,
             "fixed": fixed,
             "total": monthly,
             "seed": SEED_MONTHLY,

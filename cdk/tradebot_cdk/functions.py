@@ -2,6 +2,12 @@
 
 Each function gets its own role (logs of its own log group, plus what the stack grants it), its
 own log group with a retention, the shared layer, X-Ray, JSON logs and a place in the VPC.
+
+Route functions run with SnapStart: each deploy that changes a function's code or configuration
+publishes a version (CDK's `currentVersion`, a logical id hashed from both), Lambda initializes
+it once and snapshots it, and the `live` alias moves to it. API Gateway invokes the alias, never
+$LATEST (SnapStart applies to published versions only). The hooks that prime and reconnect are
+`tradebot.snapstart`.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -22,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "functions"
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 HANDLER = "handler.handler"
+# The alias API Gateway invokes: always the version the last deploy published.
+LIVE_ALIAS = "live"
 
 
 def pascal(name: str) -> str:
@@ -38,6 +46,8 @@ class FunctionSpec:
     memory_mb: int
     timeout: Duration
     reserved_concurrency: int | None = None
+    # Published versions with SnapStart behind the `live` alias (see the module docstring).
+    snap_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,28 @@ class TradebotFunction(Construct):
             vpc_subnets=shared.subnets,
             security_groups=[shared.security_group],
             reserved_concurrent_executions=spec.reserved_concurrency,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.snap_start else None,
+            # A replaced version is deleted, not retained: each kept version would keep its
+            # snapshot cached, and SnapStart bills the cache per version.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+            if spec.snap_start
+            else None,
         )
+        # What callers invoke: the `live` alias of the newest version, or the function itself.
+        self.invoked: lambda_.IFunction = self.function
+        if spec.snap_start:
+            self.alias = lambda_.Alias(
+                self,
+                "Live",
+                alias_name=LIVE_ALIAS,
+                version=self.function.current_version,
+                description="The version the last deploy published (SnapStart)",
+            )
+            self.invoked = self.alias
+            Annotations.of(self.function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish",
+                "Published: currentVersion, behind the live alias API Gateway invokes.",
+            )
         # Readable, stable logical ids: `sam local invoke FnNotesCreate`, and tests.
         cfn = self.function.node.default_child
         assert isinstance(cfn, lambda_.CfnFunction)

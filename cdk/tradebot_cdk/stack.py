@@ -110,7 +110,8 @@ class TradebotStack(Stack):
             self,
             "Api",
             config=config,
-            functions={name: fn.function for name, fn in self.functions.items()},
+            # The route functions' `live` aliases (SnapStart), not their $LATEST.
+            functions={name: fn.invoked for name, fn in self.functions.items()},
             log_retention=log_retention,
         )
         self.web = WebHosting(

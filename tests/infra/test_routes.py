@@ -37,11 +37,26 @@ def resource_paths(synth: Synth) -> dict[str, str]:
     return paths
 
 
-def integrated_function(method: dict[str, Any]) -> str:
-    """The logical id of the function a method's Lambda proxy integration calls."""
+def integrated_target(method: dict[str, Any]) -> str:
+    """The logical id a method's Lambda proxy integration calls: a function or an alias."""
     parts = method["Properties"]["Integration"]["Uri"]["Fn::Join"][1]
-    (function,) = [p["Fn::GetAtt"][0] for p in parts if isinstance(p, dict) and "Fn::GetAtt" in p]
-    return str(function)
+    (target,) = [
+        p.get("Ref") or p["Fn::GetAtt"][0]
+        for p in parts
+        if isinstance(p, dict)
+        and ("Fn::GetAtt" in p or not str(p.get("Ref", "AWS::")).startswith("AWS::"))
+    ]
+    return str(target)
+
+
+def integrated_function(synth: Synth, method: dict[str, Any]) -> str:
+    """The logical id of the function a method's Lambda proxy integration calls (through its
+    alias, if it calls one)."""
+    target = integrated_target(method)
+    resource = synth.resources[target]
+    if resource["Type"] == "AWS::Lambda::Alias":
+        return str(resource["Properties"]["FunctionName"]["Ref"])
+    return target
 
 
 def route_methods(synth: Synth) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -68,7 +83,7 @@ def test_every_route_has_exactly_one_method_calling_its_own_function(synth: Synt
     for route in ROUTES:
         (method,) = methods[(route.path, route.method)]
         assert method["Properties"]["Integration"]["Type"] == "AWS_PROXY"
-        assert integrated_function(method) == logical_id(route.function), route.path
+        assert integrated_function(synth, method) == logical_id(route.function), route.path
 
 
 def test_every_route_and_worker_is_exactly_one_function(synth: Synth) -> None:

@@ -179,3 +179,13 @@ def reset_engine() -> None:
         get_engine().dispose()
     get_engine.cache_clear()
     _session_factory.cache_clear()
+
+
+def forget_connections() -> None:
+    """Let go of the pool's connections without closing them, after a fork or a SnapStart
+    restore: their sockets belong to another process (or to every restored copy), so they are
+    neither used nor closed over the wire. The engine and its compiled statements stay; the next
+    unit of work connects anew (with a fresh IAM token: the RDS client is new too)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose(close=False)
+    _rds_client.cache_clear()

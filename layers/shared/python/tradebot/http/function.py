@@ -14,6 +14,7 @@ from tradebot.http.inline import one_request_at_a_time
 from tradebot.http.problems import PROBLEM_JSON, PROBLEM_REF
 from tradebot.http.routes import Route, route_named
 from tradebot.observability import LambdaHandler, observed
+from tradebot.snapstart import prepare_route
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -117,7 +118,11 @@ class RouteFunction:
         # that through undecoded (no binary media types): problem+json must be listed as text.
         text_types = ["text/", "application/json", "application/problem+json"]
         # One request at a time in a Lambda environment: its sync code runs on the loop's thread.
-        return observed(
+        handler = observed(
             one_request_at_a_time(Mangum(self.app, lifespan="off", text_mime_types=text_types)),
             correlation_id_path=correlation_paths.API_GATEWAY_REST,
         )
+        # SnapStart: primed before the snapshot, reconnected after each restore (only run by
+        # the runtime, or by hand in the bench and tests: an ordinary cold start skips them).
+        prepare_route(self)
+        return handler
