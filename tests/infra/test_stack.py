@@ -118,6 +118,10 @@ def test_switched_on_a_web_acl_with_a_rate_rule_per_address_guards_the_stage() -
     assert {"Ref": stage_id} in association["Properties"]["ResourceArn"]["Fn::Join"][1]
 
 
+def test_larger_answers_are_gzipped_for_clients_that_accept_it(template: Template) -> None:
+    template.has_resource_properties("AWS::ApiGateway::RestApi", {"MinimumCompressionSize": 1024})
+
+
 def test_usage_plan_carries_the_stage_and_method_throttles(template: Template) -> None:
     template.has_resource_properties(
         "AWS::ApiGateway::UsagePlan",
