@@ -1,7 +1,10 @@
 """The route table: every API route declared once.
 
-The per-route Lambdas, the local server, the OpenAPI document, the CDK stack and the tests all
-read this table, so a route cannot exist in one place and be missing in another.
+The per-route Lambdas, the local server, the OpenAPI document, the sample events, the CDK stack
+and the tests all read this table, so a route cannot exist in one place and be missing in
+another. What a function needs (the exchange, the order queue, the exchange keys, memory) is
+declared on its entry too: the IAM grants and sizes are derived from it (README, "Adding a
+route").
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ class Needs:
     permission the function lacks in AWS.
     """
 
-    # May wait on Binance: a 20 s timeout instead of 10 s, 502 documented, worker threads locally.
+    # May wait on Binance: a route gets a 20 s timeout instead of 10 s, a documented 502 and worker
+    # threads locally (a worker's timeout follows its trigger).
     calls_exchange: bool = False
     # Sends to the order queue: sqs:SendMessage and ORDER_QUEUE_URL.
     sends_orders: bool = False
@@ -106,6 +110,8 @@ ROUTES: tuple[Route, ...] = (
     Route("auth_refresh", "POST", "/api/auth/refresh",
           "A new access token from the refresh cookie, which rotates",
           auth=False, throttle="auth", tag="auth", failures=(401, 403), signs_tokens=True,
+          # It hashes no password; 1024 MB as it had with its throttle class (a smaller size
+          # is a sizing decision to measure, not part of declaring it).
           memory_mb=PASSWORD_HASHING_MB),
     Route("auth_logout", "POST", "/api/auth/logout", "End this session, clear the cookie",
           throttle="write", status_code=204, tag="auth"),
