@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv dev web web-build web-lint web-test web-e2e test unit chaos lint typecheck openapi invoke rotate migrate synth cfn-lint bench clean
+.PHONY: venv dev web web-build web-lint web-test web-e2e test unit chaos lint typecheck openapi events invoke rotate migrate synth cfn-lint bench clean
 
 venv: $(STAMP)
 
@@ -80,6 +80,10 @@ typecheck: venv
 openapi: venv $(WEB_DEPS)
 	$(PY) -m devstack.openapi > openapi.json
 	$(NPM) run --silent api
+
+## Regenerate events/ (each function's sample event) from the route table (a test checks it).
+events: venv
+	$(PY) -m devstack.events
 
 ## Run one function in-process: make invoke FN=notes_create EVENT=events/notes_create.json
 invoke: venv

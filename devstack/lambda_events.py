@@ -49,9 +49,11 @@ def api_event(
     query: dict[str, str] | None = None,
     path_parameters: dict[str, str] | None = None,
     source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """An API Gateway REST (v1) proxy event, as API Gateway sends it to a Lambda."""
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     all_headers = {"Host": "localhost", "Accept": "application/json", **(headers or {})}
     raw_body = body if isinstance(body, str) or body is None else json.dumps(body)
     if raw_body is not None:
@@ -71,7 +73,7 @@ def api_event(
             "httpMethod": method,
             "path": f"/prod{path}",
             "stage": "prod",
-            "requestId": str(uuid.uuid4()),
+            "requestId": request_id or str(uuid.uuid4()),
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": int(now.timestamp() * 1000),
             "accountId": "000000000000",
@@ -122,15 +124,18 @@ def sqs_event(
 
 def scheduled_event(
     rule_arn: str = "arn:aws:events:us-east-1:000000000000:rule/price-updater",
+    *,
+    event_id: str | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """An EventBridge scheduled event."""
     return {
         "version": "0",
-        "id": str(uuid.uuid4()),
+        "id": event_id or str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": "000000000000",
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "us-east-1",
         "resources": [rule_arn],
         "detail": {},

@@ -3,10 +3,11 @@
 Sizing (memory is also CPU on Lambda: 1769 MB is one vCPU):
 - Route functions default to 512 MB: enough for FastAPI, pydantic and SQLAlchemy to import in
   well under a second, and their work is I/O (database, Redis) rather than CPU.
-- The "auth" throttle class (register, login) gets 1024 MB: Argon2id hashing is CPU-bound, so
-  twice the memory halves the time a user waits on login.
+- Routes that hash passwords get 1024 MB (`memory_mb` on their route-table entry): Argon2id is
+  CPU-bound, so twice the memory halves the time a user waits on login.
 - Route timeouts are 10 s (a database connect plus one 5 s statement timeout), 20 s where a route
-  calls the exchange (two 5 s attempts and backoff); API Gateway gives up at 29 s anyway.
+  calls the exchange (`calls_exchange`: two 5 s attempts and backoff); API Gateway gives up at
+  29 s anyway.
 - The executor gets 45 s per message of its batch plus 15 s: one order is at most three 5 s
   placement attempts, each possibly followed by a 5 s status check, plus backoff.
 - The scheduled workers (price updater, reconciler) must finish inside their one-minute
@@ -22,6 +23,9 @@ Sizing (memory is also CPU on Lambda: 1769 MB is one vCPU):
   cold start, and an alias for the event source and the schedule to point at, for no latency a
   trader sees.
 Memory can be overridden per function with the `memoryMb` context.
+
+What else a function needs (the order queue, the exchange keys' KMS key, the app secret) is
+declared on its route-table entry (tradebot.http.routes.Needs); the stack grants it from there.
 """
 
 from __future__ import annotations
@@ -36,30 +40,10 @@ from tradebot_cdk.functions import FunctionSpec
 # last receive it marks the trade FAILED before the message moves to the dead-letter queue.
 MAX_RECEIVES = 5
 EXECUTOR_SECONDS_PER_MESSAGE = 45
-AUTH_MEMORY_MB = 1024
 ROUTE_TIMEOUT_S = 10
 EXCHANGE_ROUTE_TIMEOUT_S = 20
 
-# Which functions need more than the database and the cache. The route table says which
-# routes authenticate and which may wait on the exchange (a 502 among their failures: the
-# dashboard, trade create, and storing a key, which Binance checks first); what else a handler
-# calls is known only to its code, so it is listed here (and checked against the table by
-# tests/infra).
-EXCHANGE_ROUTES = frozenset(route.function for route in ROUTES if route.calls_exchange)
-QUEUE_SENDERS = frozenset({"trades_create", "trades_cancel", "trades_cancel_all", "price_updater"})
-# They open users' exchange keys, whose legacy Fernet rows need the app secret's Fernet keys
-# (and locally the master key derived from them).
-WORKERS_READING_APP_SECRETS = frozenset({"order_executor", "reconciler", "rotate_keys"})
-# Who opens stored exchange keys (kms:Decrypt), every caller of tradebot.accounts.service's
-# decrypt/load/usable_credentials: the executor (places, cancels, syncs), the reconciler (looks
-# up lost orders, reads fees), trades_create (the live balance check) and dashboard (live
-# balances), and the rotation. Not trades_cancel(_all): they only queue a message; not the
-# price updater: it reads whether a key was refused, never the key.
-KEY_OPENERS = frozenset(
-    {"order_executor", "reconciler", "trades_create", "dashboard", "rotate_keys"}
-)
-# Who seals them (kms:GenerateDataKey): storing a key, and the rotation.
-KEY_SEALERS = frozenset({"api_keys_put", "rotate_keys"})
+WORKER_MEMORY_MB = 512
 
 
 def all_function_names() -> list[str]:
@@ -67,13 +51,12 @@ def all_function_names() -> list[str]:
     return [route.function for route in ROUTES] + [worker.function for worker in WORKERS]
 
 
-def reads_app_secrets(name: str) -> bool:
-    """Whether `name` reads the JWT or Fernet keys: authenticated and token-issuing routes, and
-    the workers that decrypt exchange keys."""
-    for route in ROUTES:
-        if route.function == name:
-            return route.auth or route.throttle == "auth"
-    return name in WORKERS_READING_APP_SECRETS
+def needs_of(name: str) -> Route | Worker:
+    """The table entry of function `name`: what it needs besides the database and the cache."""
+    for entry in (*ROUTES, *WORKERS):
+        if entry.function == name:
+            return entry
+    raise KeyError(f"no route or worker is served by function {name!r}")
 
 
 def executor_timeout(config: DeployConfig) -> Duration:
@@ -83,8 +66,8 @@ def executor_timeout(config: DeployConfig) -> Duration:
 
 def route_spec(route: Route, config: DeployConfig) -> FunctionSpec:
     """How the function serving `route` is sized."""
-    default = AUTH_MEMORY_MB if route.throttle == "auth" else config.route_memory_mb
-    timeout = EXCHANGE_ROUTE_TIMEOUT_S if route.function in EXCHANGE_ROUTES else ROUTE_TIMEOUT_S
+    default = route.memory_mb or config.route_memory_mb
+    timeout = EXCHANGE_ROUTE_TIMEOUT_S if route.calls_exchange else ROUTE_TIMEOUT_S
     return FunctionSpec(
         name=route.function,
         description=f"{route.method} {route.path}: {route.summary}"[:256],
@@ -108,7 +91,7 @@ def worker_spec(worker: Worker, config: DeployConfig) -> FunctionSpec:
     return FunctionSpec(
         name=worker.function,
         description=worker.summary[:256],
-        memory_mb=config.memory_mb.get(worker.function, 512),
+        memory_mb=config.memory_mb.get(worker.function, worker.memory_mb or WORKER_MEMORY_MB),
         timeout=timeouts[worker.trigger],
         reserved_concurrency=reserved,
     )
@@ -121,14 +104,6 @@ def unknown_names(names: frozenset[str] | set[str]) -> set[str]:
 
 def check_catalog(config: DeployConfig) -> None:
     """Refuse to synthesize with a name that matches no function (a typo, a removed route)."""
-    for label, names in (
-        ("memoryMb", set(config.memory_mb)),
-        ("EXCHANGE_ROUTES", set(EXCHANGE_ROUTES)),
-        ("QUEUE_SENDERS", set(QUEUE_SENDERS)),
-        ("WORKERS_READING_APP_SECRETS", set(WORKERS_READING_APP_SECRETS)),
-        ("KEY_OPENERS", set(KEY_OPENERS)),
-        ("KEY_SEALERS", set(KEY_SEALERS)),
-    ):
-        unknown = unknown_names(names)
-        if unknown:
-            raise ValueError(f"{label} names unknown functions: {sorted(unknown)}")
+    unknown = unknown_names(set(config.memory_mb))
+    if unknown:
+        raise ValueError(f"memoryMb names unknown functions: {sorted(unknown)}")

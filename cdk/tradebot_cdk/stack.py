@@ -10,13 +10,10 @@ from tradebot.http.routes import ROUTES, WORKERS
 
 from tradebot_cdk.api import Api
 from tradebot_cdk.catalog import (
-    KEY_OPENERS,
-    KEY_SEALERS,
     MAX_RECEIVES,
-    QUEUE_SENDERS,
     check_catalog,
     executor_timeout,
-    reads_app_secrets,
+    needs_of,
     route_spec,
     worker_spec,
 )
@@ -160,12 +157,14 @@ class TradebotStack(Stack):
         }
 
     def _add_function(self, spec: FunctionSpec, shared: FunctionShared) -> None:
+        # What it needs beyond the database and the cache: its route-table entry says.
+        needs = needs_of(spec.name)
         extra: dict[str, str] = {}
-        if spec.name in QUEUE_SENDERS:
+        if needs.sends_orders:
             extra["ORDER_QUEUE_URL"] = self.orders.queue.queue_url
         if spec.name == "migrate":
             extra["DB_POOL"] = "null"  # one-shot: no connection worth keeping
-        if spec.name in KEY_OPENERS | KEY_SEALERS:
+        if needs.uses_kms:
             extra["KMS_KEY_ID"] = self.exchange_keys.key_arn
         if spec.name == "order_executor":
             # The executor runs a batch's message groups (users) concurrently.
@@ -174,13 +173,13 @@ class TradebotStack(Stack):
             self, pascal(spec.name), spec=spec, shared=shared, environment=extra
         )
         self.database.grant_connect(function.role)
-        if spec.name in QUEUE_SENDERS:
+        if needs.sends_orders:
             self.orders.queue.grant_send_messages(function.role)
-        if reads_app_secrets(spec.name):
+        if needs.reads_app_secrets:
             self.app_secrets.grant_read(function.role)
-        if spec.name in KEY_OPENERS:
+        if needs.opens_keys:
             self.exchange_keys.grant_open(function.role)
-        if spec.name in KEY_SEALERS:
+        if needs.seals_keys:
             self.exchange_keys.grant_seal(function.role)
         self.functions[spec.name] = function
 

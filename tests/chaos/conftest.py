@@ -150,3 +150,8 @@ def services(
 def chaos_trader(services: Services) -> tuple[str, str]:
     """A user registered on this test's database: (user id, access token)."""
     return register_and_login("trader@example.com")
+
+
+@pytest.fixture(autouse=True)
+def _stores(clean_state: None) -> None:
+    """This tier runs against the database and Redis (tests/stores.py), clean for each test."""

@@ -76,11 +76,13 @@ def test_memory_override_for_an_unknown_function_is_refused() -> None:
         check_catalog(DeployConfig(memory_mb={"notes_craete": 1024}))
 
 
-def test_sizes_follow_the_throttle_class_and_overrides() -> None:
+def test_sizes_follow_the_route_table_and_overrides() -> None:
     config = DeployConfig(memory_mb={"notes_list": 256})
-    assert route_spec(route_named("auth_login"), config).memory_mb == 1024
+    assert route_spec(route_named("auth_login"), config).memory_mb == 1024  # Argon2id
     assert route_spec(route_named("notes_get"), config).memory_mb == 512
     assert route_spec(route_named("notes_list"), config).memory_mb == 256
+    assert route_spec(route_named("dashboard"), config).timeout.to_seconds() == 20  # exchange
+    assert route_spec(route_named("notes_get"), config).timeout.to_seconds() == 10
     for route in ROUTES:
         assert route_spec(route, config).timeout.to_seconds() < 29  # API Gateway's limit
 

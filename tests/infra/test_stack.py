@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 from tradebot.http.routes import ROUTES, WORKERS
-from tradebot_cdk.catalog import MAX_RECEIVES, QUEUE_SENDERS, reads_app_secrets
+from tradebot_cdk.catalog import MAX_RECEIVES, needs_of
 from tradebot_cdk.config import DeployConfig
 
 from tests.infra.conftest import Synth
@@ -251,8 +251,9 @@ def test_roles_grant_the_queue_and_the_keys_only_where_used(synth: Synth) -> Non
     for name in names:
         function_id = "Fn" + "".join(part.capitalize() for part in name.split("_"))
         granted = actions(policy_statements(synth, role_of(synth, function_id)))
-        assert ("sqs:SendMessage" in granted) is (name in QUEUE_SENDERS), name
-        assert ("secretsmanager:GetSecretValue" in granted) is reads_app_secrets(name), name
+        needs = needs_of(name)
+        assert ("sqs:SendMessage" in granted) is needs.sends_orders, name
+        assert ("secretsmanager:GetSecretValue" in granted) is needs.reads_app_secrets, name
         assert "rds-db:connect" in granted, name
         assert not any(action.endswith("*") for action in granted), name
     consumer = actions(policy_statements(synth, role_of(synth, "FnOrderExecutor")))

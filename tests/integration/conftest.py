@@ -118,3 +118,8 @@ def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     sleep: Callable[[float], None] = delays.append
     monkeypatch.setattr(load_function("order_executor"), "executor", Executor(sleep=sleep))
     return delays
+
+
+@pytest.fixture(autouse=True)
+def _stores(clean_state: None) -> None:
+    """This tier runs against the database and Redis (tests/stores.py), clean for each test."""

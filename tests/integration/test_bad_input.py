@@ -6,9 +6,7 @@ added to the table is covered without touching this file.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -24,8 +22,6 @@ from tests.support import (
     assert_problem,
     call,
     error_fields,
-    sign_token,
-    token_claims,
     user_with_token,
 )
 
@@ -91,7 +87,6 @@ def _path_params(route: Route) -> dict[str, str]:
 
 BODY_ROUTES = [r for r in ROUTES if _body_schema(r) is not None]
 REQUIRED_BODY_ROUTES = [r for r in BODY_ROUTES if (_body_schema(r) or {}).get("required")]
-AUTH_ROUTES = [r for r in ROUTES if r.auth]
 
 
 @dataclass(frozen=True)
@@ -247,39 +242,7 @@ def test_input_past_its_limit_is_422_naming_the_field(case: Oversized, token: st
     assert case.field in error_fields(reply)
 
 
-def _expired(user_id: str) -> str:
-    now = int(time.time())
-    return sign_token(token_claims(user_id, iat=now - 7200, exp=now - 3600))
-
-
-BAD_CREDENTIALS: dict[str, Callable[[str], dict[str, str]]] = {
-    "missing": lambda _: {},
-    "garbage": lambda _: {"Authorization": "Bearer not-a-token"},
-    "empty-bearer": lambda _: {"Authorization": "Bearer "},
-    "basic-scheme": lambda _: {"Authorization": "Basic dHJhZGVyOnBhc3N3b3Jk"},
-    "expired": lambda uid: {"Authorization": f"Bearer {_expired(uid)}"},
-    "forged": lambda uid: {
-        "Authorization": f"Bearer {sign_token(token_claims(uid), key='forged-' * 8)}"
-    },
-    "alg-none": lambda uid: {
-        "Authorization": f"Bearer {sign_token(token_claims(uid), algorithm='none')}"
-    },
-    "other-audience": lambda uid: {
-        "Authorization": f"Bearer {sign_token(token_claims(uid, aud='other-api'))}"
-    },
-}
-
-
-@pytest.mark.parametrize("kind", list(BAD_CREDENTIALS))
-@pytest.mark.parametrize("route", AUTH_ROUTES, ids=_ids(AUTH_ROUTES))
-def test_a_bad_token_is_401_with_www_authenticate(route: Route, kind: str) -> None:
-    headers = BAD_CREDENTIALS[kind](str(uuid.uuid4()))
-    body = {} if _body_schema(route) is not None else None
-
-    reply = call(route.function, path_params=_path_params(route), headers=headers, body=body)
-
-    assert_problem(reply, 401)
-    assert reply.headers["www-authenticate"] == "Bearer"
+# Bad tokens: tests/security/test_authorization_matrix.py.
 
 
 def test_the_public_routes_are_exactly_health_register_login_and_refresh() -> None:

@@ -45,14 +45,12 @@ LIMIT_BUY = {
 RESERVED = D("0.01") * D(94000)
 
 
-@pytest.fixture
-def postgresql() -> None:
-    if get_engine().dialect.name != "postgresql":
-        pytest.skip("needs PostgreSQL: row locks (SELECT ... FOR UPDATE) are what is raced")
+# Row locks (SELECT ... FOR UPDATE) are what is raced; SQLite runs one write at a time.
+pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def resting(postgresql: None, trader: User) -> str:
+def resting(trader: User) -> str:
     """A paper LIMIT BUY 0.01 BTC at 94000 resting (940 USDT locked), the price now below it."""
     user_id, token = trader
     set_prices(BTCUSDT="95000.00")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 from tradebot.auth.passwords import hash_password
-from tradebot.db.engine import get_engine, unit_of_work
+from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Trade, User, utcnow
 
 from tests.support import Reply, assert_problem, call, closed_port, configure, error_fields
@@ -366,17 +366,14 @@ def test_a_bad_value_is_422_naming_the_field_and_changes_nothing(
 # --- concurrency ----------------------------------------------------------------------------
 
 
+# The limits row lock (SELECT ... FOR UPDATE) is what is raced; SQLite runs one write at a time.
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     "stored", [True, False], ids=["stored-limit", "default-row-created-in-race"]
 )
 def test_concurrent_orders_never_overshoot_max_open_orders(
     trader: Account, monkeypatch: pytest.MonkeyPatch, stored: bool
 ) -> None:
-    if get_engine().dialect.name != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL: the limits row lock (SELECT ... FOR UPDATE) is what is raced; "
-            "SQLite runs one write transaction at a time"
-        )
     configure(monkeypatch, db_pool="null")  # a connection per thread, as separate Lambdas have
     user_id, token = trader
     admitted, attempts = 3, 12

@@ -11,7 +11,7 @@ import pytest
 from tradebot.http.function import RouteFunction
 from tradebot.http.routes import ROUTES, WORKERS, Route, Worker
 
-from devstack import openapi
+from devstack import events, openapi
 from devstack.functions import ROOT, declared_names, function_names, load_function
 from devstack.lambda_events import EVENTS, api_event
 from tests.support import invoke
@@ -91,6 +91,23 @@ def test_openapi_json_is_current() -> None:
     committed = OPENAPI_JSON.read_text() if OPENAPI_JSON.is_file() else ""
 
     assert committed == openapi.render(), "openapi.json is stale: run `make openapi`"
+
+
+def test_sample_events_are_current() -> None:
+    rendered = events.render_all()
+    committed = {path.name: path.read_text() for path in EVENTS.glob("*.json")}
+
+    assert committed == rendered, "events/ is stale: run `make events`"
+
+
+def test_a_route_without_a_sample_gets_a_body_from_its_model_examples() -> None:
+    route = Route("auth_register", "POST", "/api/auth/register", "Create an account", auth=False)
+    document = openapi.openapi_document()
+
+    body = events._example_body(route, document)
+
+    assert body is not None
+    assert set(body) == {"email", "password"}
 
 
 def test_the_openapi_document_lists_every_route_once() -> None:

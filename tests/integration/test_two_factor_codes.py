@@ -93,8 +93,6 @@ def both_read_first() -> Iterator[None]:
     The second UPDATE then waits for the first one's row lock (PostgreSQL); a read-then-write
     check would let both through. SQLite runs every transaction alone (BEGIN IMMEDIATE): no race.
     """
-    if get_engine().dialect.name != "postgresql":
-        pytest.skip("needs PostgreSQL: concurrent transactions are what is raced")
     barrier = threading.Barrier(2, timeout=5)
 
     def before(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
@@ -124,6 +122,7 @@ def race(*calls: Any) -> list[Reply]:
     return replies
 
 
+@pytest.mark.postgres  # concurrent transactions are what is raced
 @pytest.mark.usefixtures("both_read_first")
 def test_two_logins_with_the_same_code_at_once_let_one_in(second: TwoFactorUser) -> None:
     code = second.code()
@@ -134,6 +133,7 @@ def test_two_logins_with_the_same_code_at_once_let_one_in(second: TwoFactorUser)
     otp_required(next(r for r in replies if r.status == 401))
 
 
+@pytest.mark.postgres  # concurrent transactions are what is raced
 @pytest.mark.usefixtures("both_read_first")
 def test_one_recovery_code_used_twice_at_once_passes_one_step_up(
     second: TwoFactorUser,

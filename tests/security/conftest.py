@@ -42,3 +42,8 @@ def binance_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[BinanceFake]:
     with fake:
         point_at_fake(monkeypatch, fake, timeout_s="2")
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def _stores(clean_state: None) -> None:
+    """This tier runs against the database and Redis (tests/stores.py), clean for each test."""

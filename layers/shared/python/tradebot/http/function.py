@@ -44,6 +44,8 @@ _STEP_UP_FAILURE = (
 
 def _documented_failures(route: Route) -> dict[int | str, dict[str, Any]]:
     statuses = {422, 503, *route.failures}
+    if route.calls_exchange:
+        statuses.add(502)
     if route.throttle != "exempt":
         statuses.add(429)
     if route.auth:
