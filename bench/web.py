@@ -92,15 +92,7 @@ def first_load(results: Results) -> dict[str, Any]:
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_for(f"{base}/health", stack)
-            out = subprocess.run(
-                ["node", "scripts/vitals.mjs", base],
-                cwd=ROOT / "web",
-                env={**os.environ, "CHROMIUM": str(CHROMIUM)},
-                capture_output=True,
-                text=True,
-                timeout=180,
-                check=True,
-            ).stdout
+            out = _node("vitals.mjs", base, timeout_s=180)
             scores, metrics = _lighthouse(base, Path(tmp))
             scroll = _scrolling(base, f"sqlite:///{tmp}/web.db")
         finally:
@@ -183,15 +175,7 @@ def _scrolling(base: str, database_url: str) -> dict[str, Any]:
     with Session(engine) as session, session.begin():
         session.add_all(trade_rows(created.json()["id"], SCROLL_TRADES))
     engine.dispose()
-    out = subprocess.run(
-        ["node", "scripts/scroll.mjs", base, email, password],
-        cwd=ROOT / "web",
-        env={**os.environ, "CHROMIUM": str(CHROMIUM)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    ).stdout
+    out = _node("scroll.mjs", base, email, password, timeout_s=600)
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
@@ -219,6 +203,19 @@ def _lighthouse(base: str, tmp: Path) -> tuple[dict[str, float], dict[str, float
         if audits.get(audit, {}).get("numericValue") is not None
     }
     return scores, metrics
+
+
+def _node(script: str, *args: str, timeout_s: float) -> str:
+    """What `web/scripts/<script>` prints, run with Node in Debian's Chromium."""
+    return subprocess.run(
+        ["node", f"scripts/{script}", *args],
+        cwd=ROOT / "web",
+        env={**os.environ, "CHROMIUM": str(CHROMIUM)},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=True,
+    ).stdout
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:

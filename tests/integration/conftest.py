@@ -6,6 +6,7 @@ None is autouse: tests that do not ask for them pay nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import boto3
 import httpx
@@ -39,6 +40,30 @@ def moto_endpoint() -> Iterator[str]:
         server.stop()
 
 
+def moto_client(service: str, moto_endpoint: str) -> Any:
+    """A boto3 client of `service` on the moto server."""
+    return boto3.client(
+        service,
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def use_moto(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, **settings: str) -> None:
+    """Point the application's AWS clients at the moto server, with `settings` beside."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    configure(
+        monkeypatch,
+        aws_endpoint_url=moto_endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        aws_default_region="us-east-1",
+        **settings,
+    )
+
+
 def open_order_queue(
     moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, visibility_timeout_s: int = 30
 ) -> Iterator[OrderQueueHarness]:
@@ -47,23 +72,13 @@ def open_order_queue(
     from tradebot.orders.queue import reset_queue_client
 
     httpx.post(f"{moto_endpoint}/moto-api/reset", timeout=5)
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    sqs = moto_client("sqs", moto_endpoint)
     queue = create_order_queue(
         sqs, visibility_timeout_s=visibility_timeout_s, max_receive_count=MAX_RECEIVES
     )
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    configure(
+    use_moto(
         monkeypatch,
-        aws_endpoint_url=moto_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        aws_default_region="us-east-1",
+        moto_endpoint,
         order_queue_url=queue.url,
         order_max_receives=str(MAX_RECEIVES),
         order_visibility_timeout_s=str(visibility_timeout_s),

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from sqlalchemy import select, update
 from tradebot.accounts.sealing import NOT_BOUND
@@ -20,7 +19,8 @@ from tradebot.orders.executor import Executor
 from tradebot.orders.messages import OrderMessage
 
 from tests.fakes.binance_server import BinanceFake
-from tests.support import assert_problem, call, configure
+from tests.integration.conftest import moto_client, use_moto
+from tests.support import assert_problem, call
 from tests.trading_support import API_KEY, API_SECRET, new_trader, store_key
 
 # Bob's own Binance account, known to the fake beside Alice's (API_KEY).
@@ -32,23 +32,9 @@ MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": 
 @pytest.fixture
 def kms_key(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A customer-managed key on moto's KMS server; the application seals with it."""
-    kms = boto3.client(
-        "kms",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    key_arn = kms.create_key(Description="tradebot stored exchange keys")["KeyMetadata"]["Arn"]
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    configure(
-        monkeypatch,
-        aws_endpoint_url=moto_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        aws_default_region="us-east-1",
-        kms_key_id=key_arn,
-    )
+    kms = moto_client("kms", moto_endpoint)
+    key_arn: str = kms.create_key(Description="tradebot stored exchange keys")["KeyMetadata"]["Arn"]
+    use_moto(monkeypatch, moto_endpoint, kms_key_id=key_arn)
     return key_arn
 
 
