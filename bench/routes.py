@@ -234,6 +234,11 @@ def build(state: WarmState) -> list[RouteBench]:  # noqa: PLR0915 - one table, r
             "auth_login", None, body={"email": trader.email, "password": password}
         )
 
+    def unknown_email_event(i: int) -> Event:
+        # A new address each time: the per-(email, address) lockout never trips.
+        body = {"email": f"nobody-{i}@example.com", "password": "not the password at all"}
+        return event_for("auth_login", None, body=body)
+
     def login_floor(_i: int) -> None:
         rate_count("auth", "ip:127.0.0.1")
         db.read("SELECT id, password_hash FROM users WHERE email = %s", [trader.email])
@@ -579,6 +584,7 @@ def build(state: WarmState) -> list[RouteBench]:  # noqa: PLR0915 - one table, r
                 Variation("right password", login_event(False), 200, login_floor),
                 Variation("right password", login_event(False), 200, login_floor),
                 Variation("wrong password", login_event(True), 401, login_floor),
+                Variation("unknown email", unknown_email_event, 401, login_floor),
             ],
             kind="auth",
         ),

@@ -202,11 +202,31 @@ def run(
                 )
             )
             details[bench.function] = {"kind": bench.kind, **measured}
+            if bench.function == "auth_login":
+                _login_answers_alike(results, measured["variations"])
     finally:
         state.db.close()
     details["_state"] = {"profile_targets": _profile_targets(details), "token": state.trader.token}
     details["_benches"] = benches  # kept in memory for the profiler, dropped before writing
     return details
+
+
+def _login_answers_alike(results: Results, variations: dict[str, Summary]) -> None:
+    """Whether a login's time tells an unknown email from a known one (it must not: both
+    verify one Argon2id hash of the same cost; tests/security checks the cost itself)."""
+    known, unknown = variations["wrong password"].p50_ms, variations["unknown email"].p50_ms
+    ratio = max(known, unknown) / min(known, unknown)
+    results.add(
+        Figure(
+            "warm",
+            "login, unknown vs known email (p50 ratio)",
+            ratio,
+            "x",
+            target="<= 1.5",
+            met=ratio <= 1.5,
+            note=f"known email, wrong password p50 {known:.1f} ms; unknown email {unknown:.1f} ms",
+        )
+    )
 
 
 def _profile_targets(details: dict[str, Any]) -> list[str]:

@@ -5,7 +5,6 @@ answers never tell whether an email has an account.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 
@@ -208,14 +207,5 @@ def test_known_and_unknown_emails_cost_the_same_password_check(
     assert len(checked) == 2
     assert checked[0] == checked[1]
 
-    # ...so the answers take about as long (medians, loosely: this machine is shared)
-    def median_s(email: str) -> float:
-        times = []
-        for _ in range(5):
-            started = time.perf_counter()
-            _login(email, WRONG)
-            times.append(time.perf_counter() - started)
-        return statistics.median(times)
-
-    known, unknown = median_s(victim), median_s("nobody@example.com")
-    assert max(known, unknown) < 3 * min(known, unknown), (known, unknown)
+    # (That the answers then take as long is measured by `make bench`, not asserted here:
+    # "login, unknown vs known email".)
