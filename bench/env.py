@@ -16,8 +16,9 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from devstack.databases import is_postgres, pg_connect, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 HIGH_LIMITS = json.dumps({"read": 100_000_000, "write": 100_000_000, "auth": 100_000_000})
@@ -31,29 +32,6 @@ def say(message: str) -> None:
 def shown_path(path: Path) -> str:
     """`path` relative to the repository when inside it (results.json travels with the repo)."""
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def is_postgres(url: str) -> bool:
-    return url.startswith(("postgres://", "postgresql"))
-
-
-def pg_connect(url: str) -> Any:
-    """A pg8000 native connection to `url` (the bench's own, outside the application)."""
-    import pg8000.native  # type: ignore[import-untyped]
-
-    parts = urlsplit(url)
-    return pg8000.native.Connection(
-        user=parts.username or "postgres",
-        password=parts.password,
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        database=(parts.path or "/postgres").lstrip("/") or "postgres",
-    )
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 def reset_caches() -> None:

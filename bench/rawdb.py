@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.env import is_postgres
+from devstack.databases import is_postgres
 
 Statement = tuple[str, Sequence[Any]]
 _FOR_UPDATE = re.compile(r"\s+FOR UPDATE\b", re.IGNORECASE)

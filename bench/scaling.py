@@ -12,10 +12,11 @@ from tradebot.exchange.snapshot import reference_prices
 from tradebot.pagination import encode_cursor
 
 from bench.data import add_positions, create_account, give_balances, seed_market
-from bench.env import BenchEnv, pg_connect, say
+from bench.env import BenchEnv, say
 from bench.report import Figure, Results
 from bench.routes import event_for
 from bench.stats import Summary
+from devstack.databases import pg_connect
 from devstack.functions import load_function
 from devstack.lambda_events import FakeLambdaContext
 

@@ -11,29 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from devstack.databases import pg_connect, with_database
 from tests.conftest import BASE_DATABASE_URL, BASE_REDIS_URL, ON_POSTGRES, RUN_ID, reset_caches
-
-
-def _admin_connect(url: str):  # type: ignore[no-untyped-def]
-    import pg8000.native
-
-    parts = urlsplit(url)
-    return pg8000.native.Connection(
-        user=parts.username or "postgres",
-        password=parts.password,
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        database=(parts.path or "/postgres").lstrip("/") or "postgres",
-    )
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 @pytest.fixture(scope="session")
@@ -43,10 +25,10 @@ def test_environment(
     """Point the application at a throwaway database and Redis namespace; migrate."""
     database_name = f"tradebot_test_{RUN_ID}"
     if ON_POSTGRES:
-        admin = _admin_connect(BASE_DATABASE_URL)
+        admin = pg_connect(BASE_DATABASE_URL)
         admin.run(f'CREATE DATABASE "{database_name}"')
         admin.close()
-        os.environ["DATABASE_URL"] = _with_database(BASE_DATABASE_URL, database_name)
+        os.environ["DATABASE_URL"] = with_database(BASE_DATABASE_URL, database_name)
     else:
         path = tmp_path_factory.mktemp("db") / "test.db"
         os.environ["DATABASE_URL"] = f"sqlite:///{path}"
@@ -66,7 +48,7 @@ def test_environment(
             redis.delete(*keys)
     reset_engine()
     if ON_POSTGRES:
-        admin = _admin_connect(BASE_DATABASE_URL)
+        admin = pg_connect(BASE_DATABASE_URL)
         admin.run(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
         admin.close()
 
