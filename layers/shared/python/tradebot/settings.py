@@ -118,6 +118,9 @@ class Settings(EnvSettings):
     db_pool: Literal["single", "null"] = "single"
     # "iam": authenticate to RDS Proxy with a generated IAM token over verified TLS.
     database_auth: Literal["password", "iam"] = "password"
+    # TLS to PostgreSQL: "prefer" encrypts when the server offers it, unverified (libpq's and
+    # pg8000's default); "verify" requires a verified certificate (always, with IAM); "off".
+    database_tls: Literal["prefer", "verify", "off"] = "prefer"
     # Connections one execution environment may hold: 1 for a route (one request at a time);
     # the executor raises it to run a batch's message groups concurrently.
     db_pool_size: int = 1
