@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from sqlalchemy import event
 from tradebot.cache.client import get_redis, key
+from tradebot.db.engine import get_engine
 from tradebot.exchange.weight import RequestBudget
 from tradebot.health.service import PRICES_UPDATED_AT, STALE_AFTER_S
 
@@ -84,12 +86,15 @@ def test_503_with_database_down_quickly_when_the_database_is_unreachable(
     url = f"postgresql://postgres@127.0.0.1:{closed_port()}/tradebot"
     configure(monkeypatch, database_url=url)
 
-    started = time.monotonic()
+    failed_connects: list[object] = []  # the engine reports each failed connect once
+    event.listen(get_engine(), "handle_error", failed_connects.append)
+
     reply = call("health")
-    elapsed = time.monotonic() - started
 
     assert reply.status == 503
     assert reply.body["status"] == "degraded"
     assert reply.body["database"] == "down"
     assert reply.body["cache"] == "ok"
-    assert elapsed < 3, f"health took {elapsed:.1f}s with the database down"
+    # Quickly: one refused connection, no retry and no wait (how long it takes with a server
+    # that is stopped or frozen is measured by `make chaos`).
+    assert len(failed_connects) == 1
