@@ -119,6 +119,7 @@ def _figures(
     first = Summary.of([r["first_request_s"] for r in restored])
     hooks_ms = median([r["after_restore_hooks_s"] for r in restored]) * 1000
     connect_ms = median([r["database_connect_s"] for r in restored]) * 1000
+    faults = median([r["page_faults"] for r in restored])
     warm = Summary.of(restored[-1]["warm_s"])
     ok = first.p50_ms <= min(FIRST_REQUEST_MS, WARM_RATIO * warm.p99_ms)
     results.add(
@@ -143,7 +144,7 @@ def _figures(
             met=ok and not unexpected and snapshot["snapshot_connections"] == 0,
             n=first.n,
             note=f"median, after-restore hooks {hooks_ms:.1f} ms and PostgreSQL connect "
-            f"{connect_ms:.1f} ms included; max "
+            f"{connect_ms:.1f} ms included, {faults:.0f} pages first written; max "
             f"{first.max_ms:.1f} ms; priming before the snapshot {snapshot['prime_s'] * 1000:.0f}"
             f" ms; connections in the snapshot: {snapshot['snapshot_connections']}"
             + (f"; unexpected: {unexpected[0][:120]}" if unexpected else ""),
@@ -168,6 +169,7 @@ def _figures(
         "first_request_after_restore": first,
         "after_restore_hooks_ms": hooks_ms,
         "database_connect_ms": connect_ms,
+        "page_faults": faults,
         "warm": warm,
         "snapshot_connections": snapshot["snapshot_connections"],
         "unexpected": unexpected[:3],

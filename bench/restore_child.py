@@ -11,6 +11,7 @@ REQUEST is a JSON file: {"restore_events": [...], "warm_events": [...], "result_
 import importlib.util
 import json
 import os
+import resource
 import sys
 import time
 
@@ -47,11 +48,15 @@ def _restored(name: str, handler: object, event: dict, warm: list[dict]) -> dict
 
     sqlalchemy_events.listen(engine, "do_connect", connecting)
     sqlalchemy_events.listen(engine, "connect", connected)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     start = clock()
     snapstart.after_restore()
     hooks_s = clock() - start
     response = handler(event, Context(name))  # type: ignore[operator]
     first_s = clock() - start
+    # Pages first written in this copy: shared ones copied (the fork's copy-on-write) and new
+    # ones zero-filled (what the request allocates), each a page fault.
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     samples = []
     for warm_event in warm:
         call = clock()
@@ -61,6 +66,7 @@ def _restored(name: str, handler: object, event: dict, warm: list[dict]) -> dict
         "after_restore_hooks_s": hooks_s,
         "first_request_s": first_s,
         "database_connect_s": connect.get("end", 0.0) - connect.get("start", 0.0),
+        "page_faults": faults,
         "status": response.get("statusCode") if isinstance(response, dict) else None,
         "response": str(response)[:300],
         "warm_s": samples,
