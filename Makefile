@@ -74,7 +74,7 @@ lint: venv web-lint
 	$(PY) -m devstack.audit
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/shared/python/tradebot functions
+	$(VENV)/bin/mypy layers/shared/python/tradebot functions devstack cdk loadtest
 
 ## Regenerate openapi.json from the route table (a test checks it is current).
 openapi: venv $(WEB_DEPS)
