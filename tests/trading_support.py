@@ -381,6 +381,9 @@ class ExchangeWrapper:
     def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         return self.real.get_order(symbol, client_order_id)
 
+    def open_orders(self, symbol: str | None = None) -> list[OrderResult]:
+        return self.real.open_orders(symbol)
+
     def with_commission(self, result: OrderResult) -> OrderResult:
         return self.real.with_commission(result)
 
