@@ -281,7 +281,7 @@ def test_one_order_short_of_max_num_orders_passes_at_the_maximum_it_is_refused()
 
 
 def test_stop_orders_are_also_bounded_by_max_num_algo_orders() -> None:
-    stop = {
+    stop: dict[str, Any] = {
         "side": "SELL",
         "type": "STOP_LOSS_LIMIT",
         "quantity": D("0.001"),
