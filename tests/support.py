@@ -150,7 +150,7 @@ def sign_token(claims: dict[str, Any], key: str | None = None, algorithm: str = 
     from tradebot.app_secrets import get_app_secrets
 
     if algorithm == "none":
-        return jwt.encode(claims, None, algorithm="none")
+        return jwt.encode(claims, "", algorithm="none")  # "": PyJWT's typed spelling of no key
     secret = key if key is not None else get_app_secrets().jwt_secret.get_secret_value()
     return jwt.encode(claims, secret, algorithm=algorithm)
 

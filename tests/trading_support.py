@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,6 +28,10 @@ from devstack.functions import load_function
 from devstack.lambda_events import FakeLambdaContext
 from devstack.workers import completed_message_ids, sqs_lambda_event
 from tests.support import Reply, call
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 D = Decimal
 # Binance-shaped key and secret: alphanumeric, long enough for the api-keys route.
@@ -58,11 +62,11 @@ class Delivery:
 class OrderQueueHarness:
     """The order queue and the executor behind it, driven one batch at a time."""
 
-    sqs: Any
+    sqs: SQSClient
     queue: OrderQueue
     deliveries: list[Delivery] = field(default_factory=list)
 
-    def receive(self) -> list[dict[str, Any]]:
+    def receive(self) -> list[MessageTypeDef]:
         """Up to ten visible messages, with every attribute, as the event source mapping polls."""
         reply = self.sqs.receive_message(
             QueueUrl=self.queue.url,
@@ -71,8 +75,7 @@ class OrderQueueHarness:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        messages: list[dict[str, Any]] = reply.get("Messages", [])
-        return messages
+        return reply.get("Messages", [])
 
     def deliver(self, *, redeliver_failed: bool = True) -> Delivery | None:
         """Receive one batch and run the executor on it; None when nothing is visible.
@@ -380,6 +383,9 @@ class ExchangeWrapper:
 
     def get_order(self, symbol: str, client_order_id: str) -> OrderResult | None:
         return self.real.get_order(symbol, client_order_id)
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderResult]:
+        return self.real.open_orders(symbol)
 
     def with_commission(self, result: OrderResult) -> OrderResult:
         return self.real.with_commission(result)

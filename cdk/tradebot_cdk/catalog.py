@@ -53,7 +53,8 @@ def all_function_names() -> list[str]:
 
 def needs_of(name: str) -> Route | Worker:
     """The table entry of function `name`: what it needs besides the database and the cache."""
-    for entry in (*ROUTES, *WORKERS):
+    entries: tuple[Route | Worker, ...] = (*ROUTES, *WORKERS)
+    for entry in entries:
         if entry.function == name:
             return entry
     raise KeyError(f"no route or worker is served by function {name!r}")

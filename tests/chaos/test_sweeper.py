@@ -18,10 +18,11 @@ from devstack.lambda_events import FakeLambdaContext, scheduled_event
 from loadtest.books import check_books
 from tests.chaos.conftest import ChaosLedger, Services
 from tests.fakes.binance_server import BinanceFake
-from tests.integration.test_executor_once import DiesAfterPlacing, executor
+from tests.integration.test_executor_once import executor
 from tests.support import call, configure, register_and_login
 from tests.trading_support import (
     ORDER_PATH,
+    DiesAfterPlacing,
     OrderQueueHarness,
     get_trade,
     placed,

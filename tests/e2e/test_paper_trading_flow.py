@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -25,14 +26,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         running.stop()
 
 
-def _get(api: str, path: str, token: str) -> dict:
+def _get(api: str, path: str, token: str) -> dict[str, Any]:
     response = httpx.get(f"{api}{path}", headers=bearer(token), timeout=10)
     assert response.status_code == 200, response.text
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
-def _status_becomes(api: str, token: str, trade_id: str, wanted: str) -> dict:
-    def check() -> dict | None:
+def _status_becomes(api: str, token: str, trade_id: str, wanted: str) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
         trade = _get(api, f"/api/trading/trades/{trade_id}", token)
         return trade if trade["status"] == wanted else None
 

@@ -723,8 +723,8 @@ def _handler_for(fake: BinanceFake, *, testnet: bool) -> type[BaseHTTPRequestHan
             account = headers.get("x-mbx-apikey", "")
             refusal = fake.limits.admit(self.command, url.path, params, account)
             if refusal is not None:
-                body = {"code": -1003, "msg": refusal.msg}
-                self._send(refusal.status, body, {"Retry-After": str(refusal.retry_after_s)})
+                error = {"code": -1003, "msg": refusal.msg}
+                self._send(refusal.status, error, {"Retry-After": str(refusal.retry_after_s)})
                 return
             fault = fake.take_fault(url.path)
             try:

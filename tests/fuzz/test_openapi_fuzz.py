@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -35,6 +37,7 @@ from tests.support import call, configure, register_and_login
 from tests.trading_support import point_at_fake
 
 OPENAPI = ROOT / "openapi.json"
+Operation = APIOperation[Any, Any, Any, Any]
 SEED = 20261125
 EXAMPLES = 100  # per operation and generation mode; a small input space may need fewer
 KNOWN_ID_EXAMPLES = 40  # per operation with a path id, against ids that exist
@@ -156,8 +159,8 @@ def world(monkeypatch: pytest.MonkeyPatch, binance: BinanceFake) -> World:
 def _fuzz(
     world: World,
     label: str,
-    operation: Any,
-    strategy: st.SearchStrategy[Case],
+    operation: Operation,
+    strategy: st.SearchStrategy[Case[Any]],
     examples: int = EXAMPLES,
 ) -> None:
     tokens = {KEY_PATH: world.key_token, LOGOUT_PATH: world.logout_token}
@@ -166,7 +169,7 @@ def _fuzz(
 
     @settings(FUZZ_SETTINGS, max_examples=examples)
     @given(case=strategy)
-    def run(case: Case) -> None:
+    def run(case: Case[Any]) -> None:
         world.requests[label] += 1
         response = case.call(app=world.app, headers=headers)
         world.statuses[response.status_code] += 1
@@ -181,16 +184,19 @@ def _fuzz(
 
 
 def _with_known(
-    operation: Any, names: list[str], known: dict[str, list[str]]
-) -> Callable[..., Any]:
-    def build(values: tuple[str, ...]) -> st.SearchStrategy[Case]:
+    operation: Operation, names: list[str], known: dict[str, list[str]]
+) -> st.SearchStrategy[Case[Any]]:
+    def build(values: tuple[str, ...]) -> st.SearchStrategy[Case[Any]]:
         return operation.as_strategy(path_parameters=dict(zip(names, values, strict=True)))
 
     return st.tuples(*(st.sampled_from(known[name]) for name in names)).flatmap(build)
 
 
 def test_generated_requests_get_documented_answers_and_never_a_5xx(world: World) -> None:
-    operations = [result.ok() for result in SCHEMA.get_all_operations()]
+    operations: list[Operation] = []
+    for result in SCHEMA.get_all_operations():
+        assert isinstance(result, Ok), f"openapi.json: {result.err()}"
+        operations.append(result.ok())
 
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tradebot_cdk.web import APP_CSP
+from tradebot.http.middleware import WEB_APP_CSP as APP_CSP
 
 from tests.infra.conftest import Synth
 from tests.infra.test_stack import only

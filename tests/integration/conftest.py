@@ -6,7 +6,7 @@ None is autouse: tests that do not ask for them pay nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import httpx
@@ -40,7 +40,7 @@ def moto_endpoint() -> Iterator[str]:
         server.stop()
 
 
-def moto_client(service: str, moto_endpoint: str) -> Any:
+def moto_client(service: Literal["kms", "sqs"], moto_endpoint: str) -> Any:
     """A boto3 client of `service` on the moto server."""
     return boto3.client(
         service,

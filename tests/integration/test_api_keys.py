@@ -35,7 +35,8 @@ from tests.trading_support import (
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 API_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 BODY = {"api_key": API_KEY, "api_secret": API_SECRET, "testnet": True}
-NEW_KEY = {**BODY, "api_key": "B" * 30 + "newkey5678"}
+NEW_API_KEY = "B" * 30 + "newkey5678"
+NEW_KEY = {**BODY, "api_key": NEW_API_KEY}
 SECOND_KEY = "A" * 30 + "newkey1234"
 MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
 LIMIT_BUY = {
@@ -51,7 +52,7 @@ User = tuple[str, str]
 @pytest.fixture(autouse=True)
 def binance(binance_fake: BinanceFake) -> BinanceFake:
     """Binance answering the key check; it knows the other keys these tests store too."""
-    binance_fake.other_keys.update({NEW_KEY["api_key"]: API_SECRET, SECOND_KEY: API_SECRET})
+    binance_fake.other_keys.update({NEW_API_KEY: API_SECRET, SECOND_KEY: API_SECRET})
     return binance_fake
 
 

@@ -98,7 +98,7 @@ def test_cancel_all_cancels_queued_paper_orders_at_once_and_open_ones_through_th
     order_queue.drain()
     assert get_trade(token, open_order["id"])["status"] == "CANCELED"
     assert get_trade(token, queued["id"])["status"] == "CANCELED"
-    assert balances(user_id)["USDT"] == (STARTING_USDT, 0)
+    assert balances(user_id)["USDT"] == (STARTING_USDT, D(0))
 
 
 def test_cancel_all_with_nothing_open_is_202_and_zero(trader: User) -> None:

@@ -1,6 +1,7 @@
 """Migrations as a deploy runs them: patient with a database still starting, safe on rollback."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -51,7 +52,7 @@ def test_iam_auth_puts_a_fresh_rds_token_in_the_password(monkeypatch: pytest.Mon
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     from tradebot.db.engine import _iam_auth_token
 
-    params = {"host": "proxy.example.internal", "port": 5432, "user": "tradebot"}
+    params: dict[str, Any] = {"host": "proxy.example.internal", "port": 5432, "user": "tradebot"}
     _iam_auth_token(None, None, None, params)
 
     assert "X-Amz-Signature=" in params["password"]

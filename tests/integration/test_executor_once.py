@@ -135,8 +135,8 @@ def test_a_paper_message_delivered_three_times_fills_and_debits_once(trader: Use
 
     assert get_trade(token, trade["id"])["status"] == "FILLED"
     assert balances(user_id) == {
-        "USDT": (STARTING_USDT - D("0.001") * D(95000), 0),
-        "BTC": (D("0.001") - fee_down(D("0.001")), 0),
+        "USDT": (STARTING_USDT - D("0.001") * D(95000), D(0)),
+        "BTC": (D("0.001") - fee_down(D("0.001")), D(0)),
     }
 
 
@@ -175,7 +175,7 @@ def test_two_executors_given_the_same_paper_message_at_once_fill_it_once(trader:
 
     assert outcomes == [None, None]
     assert get_trade(token, trade["id"])["status"] == "FILLED"
-    assert balances(user_id)["USDT"] == (STARTING_USDT - D("0.001") * D(95000), 0)
+    assert balances(user_id)["USDT"] == (STARTING_USDT - D("0.001") * D(95000), D(0))
 
 
 # --- an executor dies between placing and recording ----------------------------------------

@@ -128,6 +128,7 @@ def test_a_lambda_request_runs_its_sync_code_on_the_invoking_thread(
 ) -> None:
     import threading
 
+    from tradebot.auth.tokens import read_access_token
     from tradebot.http import deps
     from tradebot.notes import service
 
@@ -141,7 +142,7 @@ def test_a_lambda_request_runs_its_sync_code_on_the_invoking_thread(
         return run
 
     # The token check runs in a sync dependency, the listing in the sync endpoint.
-    monkeypatch.setattr(deps, "read_access_token", recorded(deps.read_access_token))
+    monkeypatch.setattr(deps, "read_access_token", recorded(read_access_token))
     monkeypatch.setattr(service, "list_notes", recorded(service.list_notes))
     _, token = user_with_token()
 

@@ -120,8 +120,8 @@ def test_a_cancel_racing_a_fill_leaves_the_order_filled_and_its_funds_spent_once
     trade = trade_row(resting)
     assert (trade.status, trade.executed_qty) == ("FILLED", D("0.01"))
     assert balances(user_id) == {
-        "USDT": (STARTING_USDT - RESERVED, 0),
-        "BTC": (D("0.01") - fee_down(D("0.01")), 0),
+        "USDT": (STARTING_USDT - RESERVED, D(0)),
+        "BTC": (D("0.01") - fee_down(D("0.01")), D(0)),
     }
 
 

@@ -209,7 +209,7 @@ def test_an_open_order_is_not_synced_or_canceled_with_a_refused_key(
         {"user_id": user_id} if action == "sync_user" else {"trade_id": resting["id"]}
     )
 
-    Executor().execute(OrderMessage(action=action, **message))  # type: ignore[arg-type]
+    Executor().execute(OrderMessage(action=action, **message))
 
     assert len(binance_fake.requests) == before
     assert get_trade(token, resting["id"])["status"] == "NEW"

@@ -31,11 +31,12 @@ def secrets_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretsManagerC
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    parameters.clear_caches()  # Powertools keeps providers and values across calls
+    # Powertools keeps providers and values across calls (its clear_caches is unannotated).
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
     with mock_aws():
         configure(monkeypatch, secrets_name=SECRET_NAME)
         yield boto3.client("secretsmanager", region_name="us-east-1")
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 def _store(client: SecretsManagerClient, jwt_secret: str, fernet_keys: str) -> None:

@@ -153,7 +153,7 @@ def test_priming_loads_the_aws_clients_models_but_resolves_no_credentials(
     # and no connection was attempted
     session = boto3.DEFAULT_SESSION
     assert session is not None
-    assert session._session._credentials is None
+    assert session._session._credentials is None  # type: ignore[attr-defined]  # private, unstubbed
     assert no_network == []
     get_settings.cache_clear()
 

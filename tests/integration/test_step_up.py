@@ -105,19 +105,19 @@ def test_with_2fa_off_no_code_is_asked_for(function: str, request: pytest.Fixtur
 
 
 def test_a_code_used_at_a_step_up_is_not_accepted_again_anywhere(second: TwoFactorUser) -> None:
-    forget_key = {"token": second.token, "headers": {"X-OTP": second.code()}}
-    assert call("api_keys_delete", **forget_key).status == 204
+    step_up = {"X-OTP": second.code()}
+    assert call("api_keys_delete", token=second.token, headers=step_up).status == 204
 
-    otp_required(call("api_keys_delete", **forget_key))
+    otp_required(call("api_keys_delete", token=second.token, headers=step_up))
     otp_required(second.login(second.code()))
     assert second.login(second.code(1)).status == 200
 
 
 def test_a_recovery_code_passes_one_step_up(second: TwoFactorUser) -> None:
-    forget_key = {"token": second.token, "headers": {"X-OTP": second.recovery_codes[0]}}
+    step_up = {"X-OTP": second.recovery_codes[0]}
 
-    assert call("api_keys_delete", **forget_key).status == 204
-    otp_required(call("api_keys_delete", **forget_key))
+    assert call("api_keys_delete", token=second.token, headers=step_up).status == 204
+    otp_required(call("api_keys_delete", token=second.token, headers=step_up))
 
 
 def test_tightening_limits_and_pausing_need_no_code(second: TwoFactorUser) -> None:

@@ -33,7 +33,7 @@ DAY_S = 24 * 3600
 
 
 def _listing(symbol: str, **changes: Any) -> dict[str, Any]:
-    entry = copy.deepcopy(
+    entry: dict[str, Any] = copy.deepcopy(
         next(s for s in load_exchange_info()["symbols"] if s["symbol"] == "ADAUSDT")
     )
     entry.update(symbol=symbol, baseAsset=symbol.removesuffix("USDT"), **changes)

@@ -122,7 +122,7 @@ def test_a_new_traders_first_orders_at_the_same_moment_are_all_accepted() -> Non
 
         assert outcomes == [None, None]
         assert len(trade_rows(user_id)) == 2
-        assert balances(user_id) == {"USDT": (D(10000), 0)}
+        assert balances(user_id) == {"USDT": (D(10000), D(0))}
 
 
 def test_idempotency_keys_are_per_user(trader: User, other_trader: User) -> None:

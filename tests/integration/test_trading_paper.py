@@ -93,7 +93,7 @@ def test_market_buy_by_quantity_fills_at_the_cached_price_with_the_fee_in_the_ba
     assert (D(filled["fee"]), filled["fee_asset"]) == (D("0.00001"), "BTC")
     assert filled["fees"] == [{"asset": "BTC", "amount": "0.00001"}]  # every asset, as strings
     assert filled["exchange_order_id"] == f"paper-{filled['client_order_id']}"
-    assert balances(user_id) == {"USDT": (USDT_AFTER_BUY, 0), "BTC": (BTC_AFTER_BUY, 0)}
+    assert balances(user_id) == {"USDT": (USDT_AFTER_BUY, D(0)), "BTC": (BTC_AFTER_BUY, D(0))}
     assert D("9050") == USDT_AFTER_BUY
     assert order_queue.depth() == 0
 
@@ -115,8 +115,8 @@ def test_market_buy_by_quote_quantity_spends_at_most_that_much_on_whole_steps(
     assert D(filled["quote_quantity"]) == D(100)
     assert (D(filled["fee"]), filled["fee_asset"]) == (fee_down(quantity), "BTC")
     assert balances(user_id) == {
-        "USDT": (STARTING_USDT - cost, 0),
-        "BTC": (quantity - fee_down(quantity), 0),
+        "USDT": (STARTING_USDT - cost, D(0)),
+        "BTC": (quantity - fee_down(quantity), D(0)),
     }
 
 
@@ -136,8 +136,8 @@ def test_market_sell_by_quantity_pays_the_fee_in_the_quote_asset(
     assert filled["fees"] == [{"asset": "USDT", "amount": "0.48"}]
     assert D(filled["avg_price"]) == D(96000)
     assert balances(user_id) == {
-        "USDT": (USDT_AFTER_BUY + proceeds - fee, 0),
-        "BTC": (BTC_AFTER_BUY - D("0.005"), 0),
+        "USDT": (USDT_AFTER_BUY + proceeds - fee, D(0)),
+        "BTC": (BTC_AFTER_BUY - D("0.005"), D(0)),
     }
 
 
@@ -154,8 +154,8 @@ def test_market_sell_by_quote_quantity_sells_the_whole_steps_worth_that_much(
     assert filled["status"] == "FILLED"
     assert D(filled["executed_qty"]) == quantity
     assert balances(user_id) == {
-        "USDT": (USDT_AFTER_BUY + proceeds - fee_down(proceeds), 0),
-        "BTC": (BTC_AFTER_BUY - quantity, 0),
+        "USDT": (USDT_AFTER_BUY + proceeds - fee_down(proceeds), D(0)),
+        "BTC": (BTC_AFTER_BUY - quantity, D(0)),
     }
 
 
@@ -173,7 +173,7 @@ def test_a_market_order_the_balance_cannot_cover_at_execution_is_rejected(
     rejected = get_trade(token, trade["id"])
     assert rejected["status"] == "REJECTED"
     assert "insufficient balance" in rejected["reason"].lower()
-    assert balances(user_id) == {"USDT": (STARTING_USDT, 0)}
+    assert balances(user_id) == {"USDT": (STARTING_USDT, D(0))}
 
 
 def test_a_market_order_below_the_minimum_notional_at_execution_is_rejected_not_retried(
@@ -190,7 +190,7 @@ def test_a_market_order_below_the_minimum_notional_at_execution_is_rejected_not_
     rejected = get_trade(token, trade["id"])
     assert rejected["status"] == "REJECTED"
     assert "NOTIONAL" in rejected["reason"]
-    assert balances(user_id) == {"USDT": (STARTING_USDT, 0)}
+    assert balances(user_id) == {"USDT": (STARTING_USDT, D(0))}
 
 
 # --- LIMIT ----------------------------------------------------------------------------------
@@ -224,8 +224,8 @@ def test_a_resting_limit_buy_locks_its_funds_then_fills_at_its_price_when_the_up
     assert filled["status"] == "FILLED"
     assert D(filled["avg_price"]) == D(94000)  # a resting order fills at its own limit
     assert balances(user_id) == {
-        "USDT": (STARTING_USDT - reserved, 0),
-        "BTC": (D("0.01") - fee_down(D("0.01")), 0),
+        "USDT": (STARTING_USDT - reserved, D(0)),
+        "BTC": (D("0.01") - fee_down(D("0.01")), D(0)),
     }
 
 
@@ -247,8 +247,8 @@ def test_a_resting_limit_sell_locks_the_base_asset_and_fills_when_the_price_rise
     proceeds = D("0.005") * D(97000)
     assert get_trade(token, resting["id"])["status"] == "FILLED"
     assert balances(user_id) == {
-        "USDT": (USDT_AFTER_BUY + proceeds - fee_down(proceeds), 0),
-        "BTC": (BTC_AFTER_BUY - D("0.005"), 0),
+        "USDT": (USDT_AFTER_BUY + proceeds - fee_down(proceeds), D(0)),
+        "BTC": (BTC_AFTER_BUY - D("0.005"), D(0)),
     }
 
 
@@ -263,7 +263,7 @@ def test_a_marketable_limit_buy_fills_at_once_at_the_better_market_price(
     assert filled["status"] == "FILLED"
     assert D(filled["avg_price"]) == D(95000)
     # 960 locked at the limit, 950 spent: the 10 difference is back in free, nothing locked.
-    assert balances(user_id) == {"USDT": (USDT_AFTER_BUY, 0), "BTC": (BTC_AFTER_BUY, 0)}
+    assert balances(user_id) == {"USDT": (USDT_AFTER_BUY, D(0)), "BTC": (BTC_AFTER_BUY, D(0))}
 
 
 def test_a_marketable_limit_sell_fills_at_once_at_the_better_market_price(
@@ -277,8 +277,8 @@ def test_a_marketable_limit_sell_fills_at_once_at_the_better_market_price(
     assert filled["status"] == "FILLED"
     assert D(filled["avg_price"]) == D(95000)
     assert balances(user_id) == {
-        "USDT": (USDT_AFTER_BUY + proceeds - fee_down(proceeds), 0),
-        "BTC": (BTC_AFTER_BUY - D("0.005"), 0),
+        "USDT": (USDT_AFTER_BUY + proceeds - fee_down(proceeds), D(0)),
+        "BTC": (BTC_AFTER_BUY - D("0.005"), D(0)),
     }
 
 
@@ -307,8 +307,8 @@ def test_a_stop_loss_limit_rests_until_the_stop_then_fills_when_the_limit_is_rea
     assert D(filled["avg_price"]) == D(93950)
     assert trade_row(resting["id"]).stop_triggered is True
     assert balances(user_id) == {
-        "USDT": (USDT_AFTER_BUY + proceeds - fee_down(proceeds), 0),
-        "BTC": (BTC_AFTER_BUY - D("0.005"), 0),
+        "USDT": (USDT_AFTER_BUY + proceeds - fee_down(proceeds), D(0)),
+        "BTC": (BTC_AFTER_BUY - D("0.005"), D(0)),
     }
 
 
@@ -334,7 +334,7 @@ def test_a_stop_that_gaps_below_its_limit_rests_as_a_limit_and_fills_when_the_pr
     filled = get_trade(token, resting["id"])
     proceeds = D("0.005") * D("93900.00")
     assert filled["status"] == "FILLED"
-    assert balances(user_id)["USDT"] == (USDT_AFTER_BUY + proceeds - fee_down(proceeds), 0)
+    assert balances(user_id)["USDT"] == (USDT_AFTER_BUY + proceeds - fee_down(proceeds), D(0))
 
 
 # --- cancel ---------------------------------------------------------------------------------
@@ -356,7 +356,7 @@ def test_canceling_a_resting_limit_buy_releases_the_locked_funds(
     ]
     order_queue.drain()
     assert get_trade(token, resting["id"])["status"] == "CANCELED"
-    assert balances(user_id) == {"USDT": (STARTING_USDT, 0)}
+    assert balances(user_id) == {"USDT": (STARTING_USDT, D(0))}
 
 
 def test_canceling_a_resting_stop_loss_releases_the_locked_base_asset(
@@ -371,7 +371,7 @@ def test_canceling_a_resting_stop_loss_releases_the_locked_base_asset(
     order_queue.drain()
 
     assert get_trade(token, resting["id"])["status"] == "CANCELED"
-    assert balances(user_id) == {"USDT": (USDT_AFTER_BUY, 0), "BTC": (BTC_AFTER_BUY, 0)}
+    assert balances(user_id) == {"USDT": (USDT_AFTER_BUY, D(0)), "BTC": (BTC_AFTER_BUY, D(0))}
     # A canceled order is no longer matched: a later crossing changes nothing.
     assert refresh_prices(FixedSource(BTCUSDT="93000.00")).triggered == 0
 
@@ -411,7 +411,7 @@ def test_balances_after_a_sequence_of_trades_are_the_start_minus_fills_and_fees(
         - fee_down(D("0.0123") * D("95500.50"))
     )
     assert balances(user_id) == {
-        "USDT": (usdt, 0),
-        "BTC": (D("0.02") - fee_down(D("0.02")) - D("0.0123"), 0),
-        "ETH": (eth - fee_down(eth), 0),
+        "USDT": (usdt, D(0)),
+        "BTC": (D("0.02") - fee_down(D("0.02")) - D("0.0123"), D(0)),
+        "ETH": (eth - fee_down(eth), D(0)),
     }

@@ -265,6 +265,6 @@ def test_another_users_codes_are_not_mine(second: TwoFactorUser) -> None:
 
     otp_required(second.login(other.recovery_codes[0]))
     otp_required(second.login(other.code()))
-    forget_key = {"token": second.token, "headers": {"X-OTP": other.recovery_codes[1]}}
-    otp_required(call("api_keys_delete", **forget_key))
+    step_up = {"X-OTP": other.recovery_codes[1]}
+    otp_required(call("api_keys_delete", token=second.token, headers=step_up))
     assert other.login(other.recovery_codes[0]).status == 200  # not used up by the attempt

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from tradebot.http.middleware import WEB_APP_CSP as APP_CSP
 
 from devstack.server import build_local_app
-from devstack.web import APP_CSP, with_web_app
+from devstack.web import with_web_app
 
 INDEX = "<!doctype html><title>Tradebot</title><div id=root></div>"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"

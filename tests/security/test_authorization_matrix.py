@@ -166,7 +166,7 @@ def test_the_public_api_routes_are_exactly_register_login_and_refresh() -> None:
 
 def _refused(route: Route, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization is not None else None
-    body = {} if route.method in ("POST", "PUT", "PATCH") else None
+    body: dict[str, str] | None = {} if route.method in ("POST", "PUT", "PATCH") else None
     path_params = {name: str(uuid.uuid4()) for name in _path_names(route)}
 
     reply = call(route.function, headers=headers, body=body, path_params=path_params)

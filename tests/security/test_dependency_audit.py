@@ -29,7 +29,8 @@ def _pip_audit_says(monkeypatch: pytest.MonkeyPatch, report: dict[str, Any] | No
         stderr = "" if report is not None else "requests.exceptions.ConnectionError: boom"
         return subprocess.CompletedProcess(command, 1 if report is None else 0, stdout, stderr)
 
-    monkeypatch.setattr(audit.subprocess, "run", run)
+    # audit.py runs `subprocess.run`: the module it imported is this one.
+    monkeypatch.setattr(subprocess, "run", run)
 
 
 def test_a_known_vulnerability_fails_the_audit(

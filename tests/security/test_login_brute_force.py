@@ -192,9 +192,10 @@ def test_known_and_unknown_emails_cost_the_same_password_check(
 ) -> None:
     # Each login verifies exactly one argon2id hash of the same cost, account or not...
     from tradebot.auth import service
+    from tradebot.auth.passwords import verify_password
 
     checked: list[str] = []
-    real: Callable[[str, str], bool] = service.verify_password
+    real: Callable[[str, str], bool] = verify_password
 
     def spy(password_hash: str, password: str) -> bool:
         checked.append(password_hash.split("$")[3])  # m=...,t=...,p=...

@@ -267,8 +267,8 @@ def _run_acceptance_flow(flow: Flow, fake: BinanceFake, monkeypatch: pytest.Monk
     change = {"current_password": ERIN_PASSWORD, "new_password": ERIN_NEW_PASSWORD}
     assert flow.call("password_change", token=erin_token, body=change).status == 204
     assert flow.call("auth_logout", token=erin_token).status == 204
-    again = {"email": "erin@example.com", "password": ERIN_NEW_PASSWORD}
-    assert flow.call("auth_login", body=again).status == 200
+    new_login = {"email": "erin@example.com", "password": ERIN_NEW_PASSWORD}
+    assert flow.call("auth_login", body=new_login).status == 200
     # Alice (2FA on) changes hers with a recovery code as the step-up
     change = {"current_password": ALICE_PASSWORD, "new_password": ALICE_NEW_PASSWORD}
     step_up = {"X-OTP": spare_codes[2]}
@@ -313,7 +313,7 @@ def _two_factor_flow(flow: Flow, token: str) -> list[str]:
     secret = totp.decode_secret(flow.call("twofa_start", token=token).body["secret"])
     now = totp.step_at(time.time())
     confirm = {"otp": totp.code_at(secret, now)}
-    codes = flow.call("twofa_confirm", token=token, body=confirm).body["recovery_codes"]
+    codes: list[str] = flow.call("twofa_confirm", token=token, body=confirm).body["recovery_codes"]
     login = {"email": "alice@example.com", "password": ALICE_PASSWORD}
     assert flow.call("auth_login", body=login).status == 401  # otp-required
     assert (

@@ -1,6 +1,7 @@
 """A FIFO batch runs different users' messages concurrently and one user's strictly in order."""
 
 import threading
+from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from tradebot.orders.batch import process_fifo_batch
@@ -10,7 +11,7 @@ from devstack.lambda_events import sqs_event
 ARN = "arn:aws:sqs:us-east-1:000000000000:tradebot-orders.fifo"
 
 
-def _event(groups_and_bodies: list[tuple[str, str]]) -> dict:
+def _event(groups_and_bodies: list[tuple[str, str]]) -> dict[str, Any]:
     records = []
     for i, (group, body) in enumerate(groups_and_bodies):
         event = sqs_event([body], queue_arn=ARN, message_ids=[f"m{i}"], group_id=group)

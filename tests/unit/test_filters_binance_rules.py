@@ -281,7 +281,7 @@ def test_one_order_short_of_max_num_orders_passes_at_the_maximum_it_is_refused()
 
 
 def test_stop_orders_are_also_bounded_by_max_num_algo_orders() -> None:
-    stop = {
+    stop: dict[str, Any] = {
         "side": "SELL",
         "type": "STOP_LOSS_LIMIT",
         "quantity": D("0.001"),
@@ -325,7 +325,7 @@ def test_absent_filters_are_parsed_as_not_applied() -> None:
     filters = parse_filters(_bare())
 
     assert filters.min_notional == filters.max_notional == 0
-    assert (filters.market_min_qty, filters.market_max_qty, filters.market_step_size) == (0, 0, 0)
+    assert filters.market_min_qty == filters.market_max_qty == filters.market_step_size == 0
     assert not filters.percent_price_applies
     assert (filters.max_num_orders, filters.max_num_algo_orders) == (0, 0)
     assert (filters.quote_precision, filters.spot_trading) == (8, True)

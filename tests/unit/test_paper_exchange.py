@@ -124,7 +124,10 @@ def test_a_market_buy_spends_quote_and_receives_base_less_the_fee(
     )
     assert (result.fee, result.fee_asset) == (fee, "BTC")
     assert result.avg_price == D(95000)
-    assert balances(session) == {"USDT": (STARTING_USDT - cost, 0), "BTC": (D("0.01234") - fee, 0)}
+    assert balances(session) == {
+        "USDT": (STARTING_USDT - cost, D(0)),
+        "BTC": (D("0.01234") - fee, D(0)),
+    }
 
 
 def test_a_market_sell_charges_the_fee_in_quote_rounded_down_to_eight_decimals(
@@ -140,8 +143,8 @@ def test_a_market_sell_charges_the_fee_in_quote_rounded_down_to_eight_decimals(
     assert result.fee == D("0.31676115")  # 0.3167611551 rounded down
     assert result.fee_asset == "USDT"
     assert balances(session) == {
-        "USDT": (STARTING_USDT - D(950) + proceeds - D("0.31676115"), 0),
-        "BTC": (D("0.01") - D("0.00001") - D("0.00333"), 0),
+        "USDT": (STARTING_USDT - D(950) + proceeds - D("0.31676115"), D(0)),
+        "BTC": (D("0.01") - D("0.00001") - D("0.00333"), D(0)),
     }
 
 
@@ -197,8 +200,8 @@ def test_a_resting_limit_buy_locks_quantity_times_limit_and_fills_at_the_limit(
     assert filled is not None
     assert (filled.status, filled.avg_price) == ("FILLED", D(94000))
     assert balances(session) == {
-        "USDT": (STARTING_USDT - D(940), 0),
-        "BTC": (D("0.01") - fee_down(D("0.01")), 0),
+        "USDT": (STARTING_USDT - D(940), D(0)),
+        "BTC": (D("0.01") - fee_down(D("0.01")), D(0)),
     }
 
 
@@ -210,7 +213,7 @@ def test_canceling_a_resting_order_releases_exactly_what_it_locked(
     result = paper.cancel_order("BTCUSDT", "c-1")
 
     assert result.status == "CANCELED"
-    assert balances(session) == {"USDT": (STARTING_USDT, 0)}
+    assert balances(session) == {"USDT": (STARTING_USDT, D(0))}
 
 
 def test_a_stop_loss_triggers_at_the_stop_and_fills_at_the_market_when_reachable(
@@ -261,8 +264,8 @@ def test_a_buy_stop_triggers_when_the_price_rises_and_refunds_below_its_limit(
     assert (filled.status, filled.avg_price) == ("FILLED", D(96200))
     assert trade.stop_triggered is True
     assert balances(session) == {
-        "USDT": (STARTING_USDT - D(962), 0),
-        "BTC": (D("0.01") - fee_down(D("0.01")), 0),
+        "USDT": (STARTING_USDT - D(962), D(0)),
+        "BTC": (D("0.01") - fee_down(D("0.01")), D(0)),
     }
 
 

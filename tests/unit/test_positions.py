@@ -56,7 +56,7 @@ def test_a_buy_opens_a_position_at_its_cost_per_coin_received(session: Session) 
 
     assert position.quantity == D("0.00999")
     assert position.avg_entry_price == (D(950) / D("0.00999")).quantize(STORED)
-    assert (position.volume, position.fills, position.realized_pnl) == (D(950), 1, 0)
+    assert (position.volume, position.fills, position.realized_pnl) == (D(950), 1, D(0))
 
 
 def test_a_second_buy_averages_the_entry_price_by_cost(session: Session) -> None:
@@ -108,13 +108,13 @@ def test_a_losing_round_trip_counts_a_loss_when_it_closes(session: Session) -> N
     )
 
     assert position.realized_pnl == D(940) - D("0.94") - D(950)
-    assert (position.wins, position.losses, position.trip_pnl) == (0, 1, 0)
+    assert (position.wins, position.losses, position.trip_pnl) == (0, 1, D(0))
 
 
 def test_selling_everything_closes_the_position(session: Session) -> None:
     position = apply(session, fill("BUY", "0.01", "95000"), fill("SELL", "0.01", "96000"))
 
-    assert (position.quantity, position.avg_entry_price) == (0, 0)
+    assert (position.quantity, position.avg_entry_price) == (D(0), D(0))
     assert position.realized_pnl == D(10)
 
 
@@ -160,7 +160,7 @@ def test_a_round_trip_sold_in_parts_counts_one_win_when_it_closes(session: Sessi
 
     assert position.realized_pnl == D(8)
     assert (position.wins, position.losses) == (1, 0)  # one trip, net +8; not one loss, one win
-    assert (position.quantity, position.trip_pnl, position.avg_entry_price) == (0, 0, 0)
+    assert (position.quantity, position.trip_pnl, position.avg_entry_price) == (D(0), D(0), D(0))
 
 
 def test_partial_sells_of_an_open_round_trip_count_neither_win_nor_loss(session: Session) -> None:
@@ -192,14 +192,14 @@ def test_each_round_trip_is_counted_on_its_own(session: Session) -> None:
 def test_a_break_even_round_trip_is_neither_a_win_nor_a_loss(session: Session) -> None:
     position = apply(session, fill("BUY", "0.01", "95000"), fill("SELL", "0.01", "95000"))
 
-    assert (position.wins, position.losses, position.quantity) == (0, 0, 0)
+    assert (position.wins, position.losses, position.quantity) == (0, 0, D(0))
 
 
 def test_selling_only_coins_from_outside_opens_and_closes_no_round_trip(session: Session) -> None:
     position = apply(session, fill("SELL", "0.01", "95000", fee="0.95", fee_asset="USDT"))
 
     assert position.realized_pnl == D("-0.95")
-    assert (position.wins, position.losses, position.trip_pnl) == (0, 0, 0)
+    assert (position.wins, position.losses, position.trip_pnl) == (0, 0, D(0))
 
 
 def test_a_sell_charged_in_the_base_asset_sells_the_fee_coins_for_nothing(
@@ -255,7 +255,7 @@ def test_a_late_fee_of_a_buy_already_sold_is_realized_as_a_loss(session: Session
     position = apply_late_fee(session, "u-1", late("BUY", "95000", base="0.00001"))
 
     assert position.realized_pnl == D(10) - D("0.95")
-    assert (position.quantity, position.wins) == (0, 1)  # the closed trip is not recounted
+    assert (position.quantity, position.wins) == (D(0), 1)  # the closed trip is not recounted
 
 
 def test_a_late_fee_that_takes_the_last_coins_closes_the_round_trip(session: Session) -> None:
@@ -265,7 +265,7 @@ def test_a_late_fee_that_takes_the_last_coins_closes_the_round_trip(session: Ses
 
     assert position.quantity == 0
     assert position.realized_pnl == D("0.00999") * D(1000) - D("0.00001") * D(95000)
-    assert (position.wins, position.losses, position.trip_pnl) == (1, 0, 0)
+    assert (position.wins, position.losses, position.trip_pnl) == (1, 0, D(0))
 
 
 def test_a_late_fee_of_a_sell_lowers_the_open_round_trips_pnl(session: Session) -> None:

@@ -263,7 +263,7 @@ REFUSED_BY_BOTH: dict[str, Callable[[], str]] = {
     "tampered-payload": _tampered_payload,
     "tampered-signature": _tampered_signature,
     "wrong-key": lambda: jwt.encode(_claims(), "k" * 48, algorithm="HS256"),
-    "alg-none": lambda: jwt.encode(_claims(), None, algorithm="none"),
+    "alg-none": lambda: jwt.encode(_claims(), "", algorithm="none"),  # "": no key, typed
     "alg-none-but-signed": lambda: forge({"alg": "none", "typ": "JWT"}),
     "alg-hs512": lambda: jwt.encode(_claims(), KEY, algorithm="HS512"),
     "alg-hs512-header-only": lambda: forge({"alg": "HS512", "typ": "JWT"}),
