@@ -188,6 +188,7 @@ def test_two_concurrent_refreshes_rotate_once_and_keep_the_session(user: str) ->
     from tradebot.db.engine import get_engine
 
     cookie = cookie_value(login())
+    first_rotated = threading.Event()  # its UPDATE ran, not yet committed
     second_read = threading.Event()
 
     def commit(_conn: object) -> None:
@@ -195,12 +196,19 @@ def test_two_concurrent_refreshes_rotate_once_and_keep_the_session(user: str) ->
             second_read.wait(2)
 
     def executed(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        if threading.current_thread().name == "second" and "FROM refresh_tokens" in sql:
+        name = threading.current_thread().name
+        if name == "first" and sql.lstrip().startswith("UPDATE refresh_tokens"):
+            first_rotated.set()
+        if name == "second" and "FROM refresh_tokens" in sql:
             second_read.set()
 
     outcomes: dict[str, object] = {}
 
     def tab() -> None:
+        if threading.current_thread().name == "second":
+            # The second tab starts once the first has rotated (so the order is not left to
+            # the scheduler); on SQLite the first's write lock keeps it waiting, in vain.
+            first_rotated.wait(2)
         try:
             with unit_of_work() as session:
                 outcomes[threading.current_thread().name] = sessions.refresh(session, cookie)
@@ -220,6 +228,7 @@ def test_two_concurrent_refreshes_rotate_once_and_keep_the_session(user: str) ->
         event.remove(get_engine(), "after_cursor_execute", executed)
 
     # Then one rotated and the other got an access token only; the session goes on
+    assert first_rotated.is_set()
     first, second = outcomes["first"], outcomes["second"]
     assert isinstance(first, sessions.SignedIn), first
     assert isinstance(second, sessions.SignedIn), second
