@@ -86,6 +86,39 @@ def api_event(
     }
 
 
+def route_event(
+    function: str,
+    token: str | None = None,
+    *,
+    body: Any = None,
+    path_params: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """The proxy event of a call to `function`'s route (from the route table), as a client with
+    `token` would make it."""
+    from tradebot.http.routes import route_named
+
+    route = route_named(function)
+    path = route.path
+    for name, value in (path_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    return api_event(
+        route.method,
+        path,
+        resource=route.path,
+        body=body,
+        headers=all_headers,
+        query=query,
+        path_parameters=path_params,
+        source_ip=source_ip,
+    )
+
+
 def sqs_event(
     bodies: list[str],
     *,

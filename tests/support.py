@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from tradebot.http.routes import route_named
 
 from devstack.functions import load_function
-from devstack.lambda_events import FakeLambdaContext, api_event
+from devstack.lambda_events import FakeLambdaContext, route_event
 
 
 @dataclass
@@ -50,21 +49,13 @@ def call(
     source_ip: str = "127.0.0.1",
 ) -> Reply:
     """Invoke the route function through its Mangum handler with a REST proxy event."""
-    route = route_named(function)
-    path = route.path
-    for name, value in (path_params or {}).items():
-        path = path.replace("{" + name + "}", value)
-    all_headers = dict(headers or {})
-    if token is not None:
-        all_headers["Authorization"] = f"Bearer {token}"
-    event = api_event(
-        route.method,
-        path,
-        resource=route.path,
+    event = route_event(
+        function,
+        token,
         body=body,
-        headers=all_headers,
+        path_params=path_params,
         query=query,
-        path_parameters=path_params,
+        headers=headers,
         source_ip=source_ip,
     )
     response = invoke(function, event)
