@@ -1,18 +1,22 @@
 """A route's floor: what one call of it really sent, replayed raw.
 
-One call of each variation is recorded (devstack/recording.py): the statements and parameters
-the DB-API driver got, the Redis commands and pipelines, and the SQS requests botocore sent.
-The floor replays them with nothing above the wire: the driver connection (bench/rawdb.py), the
+Before each floor call the bench records, untimed, one call of the same variation
+(devstack/recording.py): the statements and parameters the DB-API driver got, the Redis
+commands and pipelines, and the SQS requests botocore sent. The floor replays that recording, so
+it acts on the state the route's next call finds (bench/warm.py).
+
+It replays them with nothing above the wire: the driver connection (bench/rawdb.py), the
 Redis client's `execute_command` and a kept-alive `http.client` connection. No FastAPI,
 Mangum, pydantic, ORM or JWT; no statement written by hand, so a schema or key change reaches
 the floor with the route's next recording. Plus, where a route exists to do CPU work (hash a
 password, encrypt a key), that work, given by the variation.
 
-Nothing a floor does is left behind (the recorded call's own Redis writes and SQS messages
-happen, as in any other call of the route):
+Nothing a floor does is left behind. (The recorded call's own Redis writes and SQS messages
+happen, as in any call of the route; the variation's prepare step runs again after it, so a
+cache it filled is stale again for the timed call.)
 - The recorded call runs inside one PostgreSQL (or SQLite) transaction that is rolled back
   afterwards (each unit of work a SAVEPOINT in it), so the rows it wrote, deleted or canceled
-  are still there for the replays to act on, every time, as the route found them.
+  are as the route found them when the floor replays it.
 - Each replayed transaction ends with a ROLLBACK, which stands in for the route's COMMIT: the
   same round trip, without the write to the WAL that a commit waits for, so a write floor is a
   little lower than the work it stands for.
@@ -126,52 +130,19 @@ def _key_positions(call: RedisCall, prefix: str) -> list[list[int]]:
     return positions
 
 
-class Floor:
-    """The replay of one recorded call, plus the variation's own CPU work."""
+class Wire:
+    """What floors replay through, kept open across them: the driver connection, kept-alive
+    HTTP connections, and a counter naming each replay's Redis namespace."""
 
-    def __init__(
-        self,
-        recording: CallRecording,
-        db: RawDb,
-        work: Callable[[], object] | None = None,
-    ) -> None:
+    def __init__(self, db: RawDb) -> None:
         self.prefix = get_settings().redis_prefix
         if not self.prefix:
             raise RuntimeError("a floor renames Redis keys by their prefix: set REDIS_PREFIX")
         self.db = db
-        self.transactions = recording.statements.transactions()
-        self.redis_calls = [(c, _key_positions(c, self.prefix)) for c in recording.redis.calls]
-        self.sends = recording.sends
-        self.work = work
         self.replays = itertools.count()
         self.connections: dict[str, http.client.HTTPConnection] = {}
 
-    @property
-    def statement_count(self) -> int:
-        return sum(len(t) for t in self.transactions)
-
-    def __call__(self) -> None:
-        namespace = f"{self.prefix}floor:{next(self.replays)}:"
-        redis: Any = get_redis()  # execute_command is untyped in redis-py
-        for call, positions in self.redis_calls:
-            commands = [
-                _renamed(args, keys, self.prefix, namespace)
-                for args, keys in zip(call.commands, positions, strict=True)
-            ]
-            if not call.pipeline:
-                redis.execute_command(*commands[0])
-                continue
-            pipe = redis.pipeline(transaction=call.transaction)
-            for args in commands:
-                pipe.execute_command(*args)
-            pipe.execute()
-        self.db.replay(self.transactions)
-        for send in self.sends:
-            self._send(send)
-        if self.work is not None:
-            self.work()
-
-    def _send(self, send: HttpSend) -> None:
+    def send(self, send: HttpSend) -> None:
         parts = urlsplit(send.url)
         connection = self.connections.get(parts.netloc)
         if connection is None:
@@ -183,6 +154,45 @@ class Floor:
     def close(self) -> None:
         for connection in self.connections.values():
             connection.close()
+
+
+class Floor:
+    """The replay of one recorded call, plus the variation's own CPU work."""
+
+    def __init__(
+        self, recording: CallRecording, wire: Wire, work: Callable[[], object] | None = None
+    ) -> None:
+        self.wire = wire
+        self.transactions = recording.statements.transactions()
+        self.redis_calls = [(c, _key_positions(c, wire.prefix)) for c in recording.redis.calls]
+        self.sends = recording.sends
+        self.work = work
+
+    @property
+    def statement_count(self) -> int:
+        return sum(len(t) for t in self.transactions)
+
+    def __call__(self) -> None:
+        prefix = self.wire.prefix
+        namespace = f"{prefix}floor:{next(self.wire.replays)}:"
+        redis: Any = get_redis()  # execute_command is untyped in redis-py
+        for call, positions in self.redis_calls:
+            commands = [
+                _renamed(args, keys, prefix, namespace)
+                for args, keys in zip(call.commands, positions, strict=True)
+            ]
+            if not call.pipeline:
+                redis.execute_command(*commands[0])
+                continue
+            pipe = redis.pipeline(transaction=call.transaction)
+            for args in commands:
+                pipe.execute_command(*args)
+            pipe.execute()
+        self.wire.db.replay(self.transactions)
+        for send in self.sends:
+            self.wire.send(send)
+        if self.work is not None:
+            self.work()
 
 
 def _renamed(

@@ -29,7 +29,6 @@ class Variation:
     event: Callable[[int], Event]
     expect: int
     prepare: Callable[[int], object] | None = None  # untimed, before the route call
-    floor_prepare: Callable[[int], object] | None = None  # untimed, before the floor call
     work: Callable[[], object] | None = None  # timed in the floor, beside the replay
 
 
@@ -213,7 +212,6 @@ def build(state: WarmState) -> list[RouteBench]:
                     lambda _i: route_event("api_keys_delete", state.key_deleter.token),
                     204,
                     prepare=store_deleter_key,
-                    floor_prepare=store_deleter_key,
                 ),
                 Variation(
                     "delete, none stored",

@@ -21,7 +21,7 @@ from bench.data import (
     seed_market,
 )
 from bench.env import BenchEnv, say, shown_path
-from bench.floor import Floor, record_call
+from bench.floor import Floor, Wire, record_call
 from bench.rawdb import RawDb
 from bench.report import Figure, Results
 from bench.routes import RouteBench, Variation, WarmState, build
@@ -31,7 +31,6 @@ from devstack.lambda_events import FakeLambdaContext
 
 WARMUP = 30
 FLOOR_EVERY = 3
-FLOOR_WARMUP = 3  # untimed replays after recording: the driver's caches warm
 READ_P99_MS = 10.0
 TRADE_P99_MS = 15.0
 FLOOR_RATIO = 3.0
@@ -84,19 +83,19 @@ def prepare_state(env: BenchEnv, section: str, calls: int, queue_url: str) -> Wa
     )
 
 
-def _record(bench: RouteBench, v: Variation, i: int, db: RawDb) -> tuple[Any, Floor]:
+def _record(bench: RouteBench, v: Variation, i: int, wire: Wire) -> tuple[Any, Floor]:
     """One call of `v`, recorded with its database writes rolled back; its floor."""
     handler = load_function(bench.function).handler
     with record_call() as recording:
         response = handler(v.event(i), FakeLambdaContext(function_name=bench.function))
-    return response, Floor(recording, db, v.work)
+    return response, Floor(recording, wire, v.work)
 
 
 def measure_route(bench: RouteBench, calls: int, db: RawDb) -> dict[str, Any]:
     """Route and floor calls interleaved one for one, so a busy moment hits both alike.
 
-    The last warm-up round is recorded (warm caches, as the measured calls see them): each
-    variation's floor replays what its call sent there.
+    Each floor replays a call of the same variation recorded just before it (untimed, its
+    database writes rolled back), so it acts on the state the route call after it finds.
     """
     handler = load_function(bench.function).handler
     variations = bench.variations
@@ -105,43 +104,42 @@ def measure_route(bench: RouteBench, calls: int, db: RawDb) -> dict[str, Any]:
     by_variation: dict[str, list[float]] = {}
     unexpected: list[str] = []
     sql: dict[str, int] = {}
-    floors: dict[int, Floor] = {}
+    wire = Wire(db)
     clock = time.perf_counter
+
+    def check(v: Variation, response: dict[str, Any]) -> None:
+        if response["statusCode"] != v.expect and len(unexpected) < 5:
+            unexpected.append(f"{v.name}: {response['statusCode']} {response.get('body')}")
+
     try:
         for i in range(WARMUP + calls):
-            slot = i % len(variations)
-            v: Variation = variations[slot]
+            v: Variation = variations[i % len(variations)]
             if v.prepare is not None:
                 v.prepare(i)
-            if WARMUP - len(variations) <= i < WARMUP:
-                response, floors[slot] = _record(bench, v, i, db)
-                sql[v.name] = floors[slot].statement_count
-                for _ in range(FLOOR_WARMUP):
-                    floors[slot]()
-            else:
-                request = v.event(i)
-                context = FakeLambdaContext(function_name=bench.function)
-                start = clock()
-                response = handler(request, context)
-                elapsed = clock() - start
-            if response["statusCode"] != v.expect and len(unexpected) < 5:
-                unexpected.append(f"{v.name}: {response['statusCode']} {response.get('body')}")
-            if i < WARMUP:
-                continue
-            route_samples.append(elapsed)
-            by_variation.setdefault(v.name, []).append(elapsed)
-            # The floor runs after every FLOOR_EVERY-th route call (each variation in turn), so
+            # The floor runs before every FLOOR_EVERY-th route call (each variation in turn), so
             # a busy moment hits both alike at a fraction of the time.
-            if (i // len(variations)) % FLOOR_EVERY:
-                continue
-            if v.floor_prepare is not None:
-                v.floor_prepare(i)
+            if (i // len(variations)) % FLOOR_EVERY == 0:
+                recorded, floor = _record(bench, v, i, wire)
+                check(v, recorded)
+                if i < WARMUP:
+                    sql[v.name] = floor.statement_count
+                start = clock()
+                floor()
+                if i >= WARMUP:
+                    floor_samples.append(clock() - start)
+                if v.prepare is not None:
+                    v.prepare(i)  # again: the recorded call's Redis writes (a cache it filled)
+            request = v.event(i)
+            context = FakeLambdaContext(function_name=bench.function)
             start = clock()
-            floors[slot]()
-            floor_samples.append(clock() - start)
+            response = handler(request, context)
+            elapsed = clock() - start
+            check(v, response)
+            if i >= WARMUP:
+                route_samples.append(elapsed)
+                by_variation.setdefault(v.name, []).append(elapsed)
     finally:
-        for floor in floors.values():
-            floor.close()
+        wire.close()
     return {
         "route": Summary.of(route_samples),
         "floor": Summary.of(floor_samples),

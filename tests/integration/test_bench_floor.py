@@ -9,7 +9,7 @@ from tradebot.cache.client import get_redis, key
 from tradebot.db.engine import unit_of_work
 from tradebot.db.models import Note
 
-from bench.floor import Floor, record_call
+from bench.floor import Floor, Wire, record_call
 from bench.rawdb import RawDb
 from devstack.recording import Statement
 from tests.support import call, user_with_token
@@ -76,7 +76,7 @@ def test_a_floor_replays_each_statement_of_the_recorded_call_and_keeps_no_write(
     counting = CountingConnection(db.connection)
     db.connection = counting
     try:
-        Floor(recording, db)()
+        Floor(recording, Wire(db))()
     finally:
         db.close()
 
