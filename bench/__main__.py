@@ -1,4 +1,5 @@
-"""`make bench` / `python -m bench`: every measurement of issue 5, one table, results.json.
+"""`make bench` / `python -m bench`: every measurement of issue 5, one table, results.json (not
+committed) and summary.json beside it (committed; README's table is rendered from it).
 
 The application's JSON logs and metrics go to stdout in Lambda; here they are counted and
 dropped (stdout is swapped before the application is imported), and the table is printed on
@@ -41,7 +42,7 @@ class LogSink(io.TextIOBase):
 SINK = LogSink()
 sys.stdout = SINK
 
-from bench import cold, cost, loadtest, restore, scaling, warm, web, workers  # noqa: E402
+from bench import cold, cost, loadtest, restore, scaling, summary, warm, web, workers  # noqa: E402
 from bench.env import ROOT, BenchEnv, say  # noqa: E402
 from bench.live import start_fake  # noqa: E402
 from bench.machine import describe, load_average  # noqa: E402
@@ -59,7 +60,12 @@ def _options() -> argparse.Namespace:
     parser.add_argument(
         "--routes", default="", help="warm: only these comma-separated functions (e.g. auth_me)"
     )
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "results.json")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=BENCH_DIR / "results.json",
+        help="the full results; the figures are also merged into summary.json beside it",
+    )
     return parser.parse_args()
 
 
@@ -193,8 +199,10 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
     results.details = details
     results.notes.append(f"whole run: {details['timing_s']['total']:.0f} s")
     results.write(options.output)
+    summary_path = options.output.resolve().parent / "summary.json"
+    summary.record(results, summary_path)
     print_table(results, REAL_STDOUT)
-    print(f"\nwritten: {options.output}", file=REAL_STDOUT)
+    print(f"\nwritten: {options.output}, {summary_path}", file=REAL_STDOUT)
     if failed:
         print(f"sections that failed: {', '.join(failed)}", file=REAL_STDOUT)
     return 1 if failed else 0
