@@ -105,7 +105,6 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
         details["restore"] = restore.run(
             results,
             env,
-            queue_url,
             restores=5 if quick else 15,
             cold_runs=3 if quick else 5,
             warm_calls=100 if quick else 300,
@@ -114,7 +113,7 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
     def run_warm() -> None:
         env.database("warm")
         routes = frozenset(name for name in options.routes.split(",") if name)
-        details["warm"] = warm.run(results, env, calls, auth_calls, queue_url, routes)
+        details["warm"] = warm.run(results, env, calls, auth_calls, routes)
         state.update(details["warm"].pop("_state"))
         benches = details["warm"].pop("_benches")
         details["warm_profiles"] = warm.profile_routes(

@@ -27,6 +27,8 @@ cache it filled is stale again for the timed call.)
   the end of the run.
 - SQS: the recorded request body is sent again to the same queue (the bench's stub, which only
   counts messages; nothing consumes them).
+
+Not replayed: calls to Binance (storing a key asks it about the key), as before recordings.
 """
 
 from __future__ import annotations

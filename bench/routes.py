@@ -52,7 +52,6 @@ class WarmState:
     pending_for_route: list[str]
     note_ids: list[str]
     notes_for_route: list[str]
-    queue_url: str
     db: RawDb
     run_id: str
 

@@ -37,7 +37,7 @@ FLOOR_RATIO = 3.0
 SEED_P95_MS, SEED_P99_MS = 200.0, 500.0
 
 
-def prepare_state(env: BenchEnv, section: str, calls: int, queue_url: str) -> WarmState:
+def prepare_state(env: BenchEnv, section: str, calls: int) -> WarmState:
     """Accounts with history, keys, notes, trades and the market in Redis."""
     seed_market()
     run = env.run_id
@@ -77,7 +77,6 @@ def prepare_state(env: BenchEnv, section: str, calls: int, queue_url: str) -> Wa
         pending_for_route=pending_route,
         note_ids=note_ids,
         notes_for_route=notes_route,
-        queue_url=queue_url,
         db=RawDb(env.urls[section]),
         run_id=run,
     )
@@ -163,12 +162,11 @@ def run(
     env: BenchEnv,
     calls: int,
     auth_calls: int,
-    queue_url: str,
     routes: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Every route (or only `routes`), `calls` times (`auth_calls` for the password-hashing
     ones)."""
-    state = prepare_state(env, "warm", calls, queue_url)
+    state = prepare_state(env, "warm", calls)
     benches = [b for b in build(state) if not routes or b.function in routes]
     details: dict[str, Any] = {}
     try:
