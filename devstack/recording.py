@@ -88,7 +88,10 @@ class _StatementListener:
     def statement(
         self, _conn: Any, _cursor: Any, sql: str, parameters: Any, _context: Any, many: bool
     ) -> None:
-        if self.boundary_sql and _BOUNDARY.match(sql):
+        boundary = _BOUNDARY.match(sql)
+        # SQLite's BEGIN IMMEDIATE comes from a `begin` listener that may run before this
+        # recorder's own: a BEGIN is always a mark, never a statement.
+        if boundary and (self.boundary_sql or boundary.group(1).upper() == "BEGIN"):
             self.boundary_sql = False
             return
         self.boundary_sql = False

@@ -6,12 +6,12 @@ import os
 from typing import Any
 
 from tradebot.cache.client import get_redis, key
-from tradebot.db.engine import unit_of_work
+from tradebot.db.engine import get_engine, unit_of_work
 from tradebot.db.models import Note
 
 from bench.floor import Floor, Wire, record_call
 from bench.rawdb import RawDb
-from devstack.recording import Statement
+from devstack.recording import Statement, record_statements
 from tests.support import call, user_with_token
 
 
@@ -97,3 +97,10 @@ def test_recorded_transactions_follow_the_units_of_work() -> None:
     assert recording.statements.verbs().count("BEGIN") == len(groups)
     with unit_of_work() as session:
         assert session.query(Note).filter_by(user_id=user_id).count() == 0
+
+
+def test_a_unit_of_work_is_recorded_between_begin_and_commit_marks() -> None:
+    with record_statements(get_engine()) as recording, unit_of_work() as session:
+        session.get(Note, "no such note")
+    assert recording.verbs() == ["BEGIN", "SELECT", "COMMIT"]
+    assert [[s.verb for s in group] for group in recording.transactions()] == [["SELECT"]]
