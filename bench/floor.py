@@ -70,7 +70,7 @@ class HttpSend:
 
     method: str
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str | bytes]  # as botocore made them
     body: bytes
 
 

@@ -13,6 +13,7 @@ from bench.floor import Floor, Wire, record_call
 from bench.rawdb import RawDb
 from devstack.recording import Statement, record_statements
 from tests.support import call, user_with_token
+from tests.trading_support import OrderQueueHarness, place, set_prices, trade_rows
 
 
 class CountingConnection:
@@ -104,3 +105,18 @@ def test_a_unit_of_work_is_recorded_between_begin_and_commit_marks() -> None:
         session.get(Note, "no such note")
     assert recording.verbs() == ["BEGIN", "SELECT", "COMMIT"]
     assert [[s.verb for s in group] for group in recording.transactions()] == [["SELECT"]]
+
+
+def test_an_order_is_recorded_with_the_queue_message_it_sent(
+    order_queue: OrderQueueHarness, trader: tuple[str, str]
+) -> None:
+    user_id, token = trader
+    set_prices(BTCUSDT="95000.00")
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+    with record_call() as recording:
+        assert place(token, order).status == 202
+    assert [send.method for send in recording.sends] == ["POST"]
+    target = recording.sends[0].headers["X-Amz-Target"]
+    assert (target.decode() if isinstance(target, bytes) else target).endswith("SendMessageBatch")
+    assert trade_rows(user_id) == []  # rolled back; the message went out all the same
+    assert order_queue.depth() == 1
