@@ -66,7 +66,11 @@ def _options() -> argparse.Namespace:
         default=BENCH_DIR / "results.json",
         help="the full results; the figures are also merged into summary.json beside it",
     )
-    return parser.parse_args()
+    sys.stdout = REAL_STDOUT  # so that --help is seen
+    try:
+        return parser.parse_args()
+    finally:
+        sys.stdout = SINK
 
 
 def main() -> int:  # noqa: PLR0915 - the run, section by section
