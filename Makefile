@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv dev web web-build web-lint web-test web-e2e test unit chaos lint typecheck openapi events invoke rotate migrate synth cfn-lint bench clean
+.PHONY: venv dev web web-build web-lint web-test web-e2e test unit chaos lint typecheck openapi events invoke rotate migrate synth cfn-lint bench bench-readme clean
 
 venv: $(STAMP)
 
@@ -112,10 +112,15 @@ cfn-lint: synth
 
 ## Speed and cost: cold starts, warm latency, scaling, workers, load, memory, cost, the web app's weight and first load (< 15 min).
 ## Real PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set (throwaway database and keys,
-## removed after), else SQLite and fakeredis. Prints the table, writes bench/results.json.
+## removed after), else SQLite and fakeredis. Prints the table, writes bench/results.json (not
+## committed) and merges the figures into bench/summary.json (committed).
 ## Never part of `make test`. BENCH_ARGS=--quick for a short trial run.
 bench: venv
 	$(PY) -m bench $(BENCH_ARGS)
+
+## README.md's Performance table, rewritten from bench/summary.json's rows.
+bench-readme: venv
+	$(PY) -m bench.readme
 
 clean:
 	rm -rf $(VENV) .data cdk.out build .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist

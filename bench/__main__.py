@@ -1,4 +1,5 @@
-"""`make bench` / `python -m bench`: every measurement of issue 5, one table, results.json.
+"""`make bench` / `python -m bench`: every measurement of issue 5, one table, results.json (not
+committed) and summary.json beside it (committed; README's table is rendered from it).
 
 The application's JSON logs and metrics go to stdout in Lambda; here they are counted and
 dropped (stdout is swapped before the application is imported), and the table is printed on
@@ -41,7 +42,7 @@ class LogSink(io.TextIOBase):
 SINK = LogSink()
 sys.stdout = SINK
 
-from bench import cold, cost, loadtest, restore, scaling, warm, web, workers  # noqa: E402
+from bench import cold, cost, loadtest, restore, scaling, summary, warm, web, workers  # noqa: E402
 from bench.env import ROOT, BenchEnv, say  # noqa: E402
 from bench.live import start_fake  # noqa: E402
 from bench.machine import describe, load_average  # noqa: E402
@@ -59,8 +60,17 @@ def _options() -> argparse.Namespace:
     parser.add_argument(
         "--routes", default="", help="warm: only these comma-separated functions (e.g. auth_me)"
     )
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "results.json")
-    return parser.parse_args()
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=BENCH_DIR / "results.json",
+        help="the full results; the figures are also merged into summary.json beside it",
+    )
+    sys.stdout = REAL_STDOUT  # so that --help is seen
+    try:
+        return parser.parse_args()
+    finally:
+        sys.stdout = SINK
 
 
 def main() -> int:  # noqa: PLR0915 - the run, section by section
@@ -99,7 +109,6 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
         details["restore"] = restore.run(
             results,
             env,
-            queue_url,
             restores=5 if quick else 15,
             cold_runs=3 if quick else 5,
             warm_calls=100 if quick else 300,
@@ -108,7 +117,7 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
     def run_warm() -> None:
         env.database("warm")
         routes = frozenset(name for name in options.routes.split(",") if name)
-        details["warm"] = warm.run(results, env, calls, auth_calls, queue_url, routes)
+        details["warm"] = warm.run(results, env, calls, auth_calls, routes)
         state.update(details["warm"].pop("_state"))
         benches = details["warm"].pop("_benches")
         details["warm_profiles"] = warm.profile_routes(
@@ -193,8 +202,10 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
     results.details = details
     results.notes.append(f"whole run: {details['timing_s']['total']:.0f} s")
     results.write(options.output)
+    summary_path = options.output.resolve().parent / "summary.json"
+    summary.record(results, summary_path)
     print_table(results, REAL_STDOUT)
-    print(f"\nwritten: {options.output}", file=REAL_STDOUT)
+    print(f"\nwritten: {options.output}, {summary_path}", file=REAL_STDOUT)
     if failed:
         print(f"sections that failed: {', '.join(failed)}", file=REAL_STDOUT)
     return 1 if failed else 0

@@ -99,7 +99,7 @@ class Requests:
     """The events each function's child sends: unique per run where a route consumes things."""
 
     def __init__(self, env: BenchEnv, fake_url: str) -> None:
-        self.state = prepare_state(env, "cold", 200, os.environ["ORDER_QUEUE_URL"])
+        self.state = prepare_state(env, "cold", 200)
         self.benches = {b.function: b for b in build(self.state)}
         self.traders = live_traders(10, f"cold-{env.run_id}")
         self.fake_url = fake_url

@@ -1,4 +1,5 @@
-"""The local stack under load: the API in one process, the load generator in another."""
+"""The local stack under load: the API in one process, the load generator (loadtest.reads, the
+chaos suite's client) in another."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def _drive(
     command = [
         sys.executable,
         "-m",
-        "bench.load",
+        "loadtest.reads",
         f"http://127.0.0.1:{port}",
         ",".join(paths),
         "--duration",

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 from devstack.databases import is_postgres
-
-Statement = tuple[str, Sequence[Any]]
-_FOR_UPDATE = re.compile(r"\s+FOR UPDATE\b", re.IGNORECASE)
+from devstack.recording import Statement
 
 
 class RawDb:
-    """One connection; statements written for PostgreSQL (%s), adapted for SQLite (?)."""
+    """One driver connection, of the driver the application's engine uses (pg8000, sqlite3)."""
 
     def __init__(self, url: str) -> None:
         self.postgres = is_postgres(url)
@@ -38,44 +33,24 @@ class RawDb:
             self.connection.execute("PRAGMA foreign_keys=ON")
             self.connection.execute("PRAGMA busy_timeout=5000")
 
-    def _sql(self, sql: str) -> str:
-        if self.postgres:
-            return sql
-        return _FOR_UPDATE.sub("", sql).replace("%s", "?")
-
-    def value(self, value: Any) -> Any:
-        """A parameter as the application's column types store it on this backend."""
-        if self.postgres:
-            return value
-        if isinstance(value, Decimal):
-            return format(value, "f")
-        if isinstance(value, datetime):
-            return value.replace(tzinfo=None).isoformat(sep=" ")
-        return value
-
-    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        """One query in its own transaction (as a unit of work runs it), all rows fetched."""
+    def replay(self, transactions: Sequence[Sequence[Statement]]) -> None:
+        """Each transaction's statements as recorded (SQL in the driver's paramstyle, the
+        driver's parameters), every row fetched, then ROLLBACK: nothing is kept."""
         cursor = self.connection.cursor()
-        cursor.execute(self._sql(sql), [self.value(p) for p in params])
-        rows = list(cursor.fetchall())
-        if self.postgres:
-            self.connection.commit()
-        return rows
-
-    def write(self, statements: Sequence[Statement]) -> list[list[Any]]:
-        """Statements in one committed transaction; the rows each returned."""
-        cursor = self.connection.cursor()
-        if not self.postgres:
-            cursor.execute("BEGIN IMMEDIATE")
-        results = []
-        for sql, params in statements:
-            cursor.execute(self._sql(sql), [self.value(p) for p in params])
-            results.append(list(cursor.fetchall()) if cursor.description else [])
-        if self.postgres:
-            self.connection.commit()
-        else:
-            cursor.execute("COMMIT")
-        return results
+        for statements in transactions:
+            if not self.postgres:
+                cursor.execute("BEGIN")  # pg8000 opens a transaction with the first statement
+            for statement in statements:
+                if statement.many:
+                    cursor.executemany(statement.sql, statement.parameters)
+                else:
+                    cursor.execute(statement.sql, statement.parameters)
+                if cursor.description:
+                    cursor.fetchall()
+            if self.postgres:
+                self.connection.rollback()
+            else:
+                cursor.execute("ROLLBACK")
 
     def close(self) -> None:
         self.connection.close()

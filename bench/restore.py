@@ -65,7 +65,6 @@ def _restore_child(name: str, request: dict[str, Any], tag: str, env: BenchEnv) 
 def run(
     results: Results,
     env: BenchEnv,
-    queue_url: str,
     *,
     restores: int = 15,
     cold_runs: int = 5,
@@ -74,7 +73,7 @@ def run(
 ) -> dict[str, Any]:
     """Each function: `cold_runs` fresh interpreters, one snapshot restored `restores` times,
     the last restored copy then serving `warm_calls` requests."""
-    state = prepare_state(env, "restore", restores + cold_runs + warm_calls, queue_url)
+    state = prepare_state(env, "restore", restores + cold_runs + warm_calls)
     benches = {b.function: b for b in build(state)}
     details: dict[str, Any] = {}
     try:

@@ -14,6 +14,7 @@ import os
 import resource
 import sys
 import time
+from typing import Any
 
 from bench.cold_child import Context
 
@@ -28,7 +29,9 @@ def _import(name: str) -> object:
     return module.handler
 
 
-def _restored(name: str, handler: object, event: dict, warm: list[dict]) -> dict:
+def _restored(
+    name: str, handler: object, event: dict[str, Any], warm: list[dict[str, Any]]
+) -> dict[str, Any]:
     """What a restored environment does first (in the forked child)."""
     from sqlalchemy import event as sqlalchemy_events
     from tradebot import snapstart
@@ -73,7 +76,9 @@ def _restored(name: str, handler: object, event: dict, warm: list[dict]) -> dict
     }
 
 
-def _fork_and_restore(name: str, handler: object, event: dict, warm: list[dict]) -> dict:
+def _fork_and_restore(
+    name: str, handler: object, event: dict[str, Any], warm: list[dict[str, Any]]
+) -> dict[str, Any]:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -88,7 +93,8 @@ def _fork_and_restore(name: str, handler: object, event: dict, warm: list[dict])
     with os.fdopen(read_end) as pipe:
         text = pipe.read()
     os.waitpid(pid, 0)
-    return json.loads(text)
+    restored: dict[str, Any] = json.loads(text)
+    return restored
 
 
 def _snapshot_connections() -> int:

@@ -14,11 +14,10 @@ from tradebot.pagination import encode_cursor
 from bench.data import add_positions, create_account, give_balances, seed_market
 from bench.env import BenchEnv, say
 from bench.report import Figure, Results
-from bench.routes import event_for
 from bench.stats import Summary
 from devstack.databases import pg_connect
 from devstack.functions import load_function
-from devstack.lambda_events import FakeLambdaContext
+from devstack.lambda_events import FakeLambdaContext, route_event
 
 RATIO_TARGET = 1.5
 DASHBOARD_100K_MS = 50.0
@@ -163,7 +162,7 @@ def _measure(token: str, user_id: str, calls: int, cursor: str) -> dict[str, Sum
     per_variation: dict[str, list[float]] = {}
     for i in range(calls + 20):
         query = variations[i % len(variations)]
-        event = event_for("trades_list", token, query=query or None)
+        event = route_event("trades_list", token, query=query or None)
         start = time.perf_counter()
         response = trades(event, FakeLambdaContext(function_name="trades_list"))
         elapsed = time.perf_counter() - start
@@ -174,7 +173,7 @@ def _measure(token: str, user_id: str, calls: int, cursor: str) -> dict[str, Sum
             label = "&".join(f"{k}={'...' if k == 'cursor' else v}" for k, v in query.items())
             per_variation.setdefault(f"trades_list {label or 'default'}", []).append(elapsed)
         redis.incr(key("ver", "dashboard", user_id))  # every dashboard call is a cache miss
-        event = event_for("dashboard", token)
+        event = route_event("dashboard", token)
         start = time.perf_counter()
         response = dashboard(event, FakeLambdaContext(function_name="dashboard"))
         elapsed = time.perf_counter() - start

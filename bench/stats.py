@@ -8,14 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-
-def percentile(samples: Sequence[float], pct: float) -> float:
-    """The `pct` percentile by nearest rank (no interpolation: p99 of 2000 is a real sample)."""
-    if not samples:
-        return math.nan
-    ordered = sorted(samples)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
+from loadtest.client import percentile
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
 from tradebot.accounts.keycheck import CheckedKey
 from tradebot.accounts.schemas import ApiKeyCreate
 from tradebot.accounts.service import store_api_key
-from tradebot.db.engine import get_engine, unit_of_work
+from tradebot.db.engine import unit_of_work
 from tradebot.exchange.snapshot import load_snapshot_filters
 
 from bench.data import (
@@ -22,6 +21,7 @@ from bench.data import (
     seed_market,
 )
 from bench.env import BenchEnv, say, shown_path
+from bench.floor import Floor, Wire, record_call
 from bench.rawdb import RawDb
 from bench.report import Figure, Results
 from bench.routes import RouteBench, Variation, WarmState, build
@@ -37,7 +37,7 @@ FLOOR_RATIO = 3.0
 SEED_P95_MS, SEED_P99_MS = 200.0, 500.0
 
 
-def prepare_state(env: BenchEnv, section: str, calls: int, queue_url: str) -> WarmState:
+def prepare_state(env: BenchEnv, section: str, calls: int) -> WarmState:
     """Accounts with history, keys, notes, trades and the market in Redis."""
     seed_market()
     run = env.run_id
@@ -55,9 +55,7 @@ def prepare_state(env: BenchEnv, section: str, calls: int, queue_url: str) -> Wa
     scratch = create_account(f"scratch-{run}@example.com")
     give_balances(scratch.user_id, {"USDT": "100000000", **bases})
     pending_route = add_trades(scratch.user_id, per_route, status="PENDING")
-    pending_floor = add_trades(scratch.user_id, per_route, status="PENDING")
     notes_route = add_notes(scratch.user_id, per_route, title="Scratch")
-    notes_floor = add_notes(scratch.user_id, per_route, title="Scratch")
     key_owner = create_account(f"keys-{run}@example.com")
     with unit_of_work() as session:
         store_api_key(
@@ -77,34 +75,27 @@ def prepare_state(env: BenchEnv, section: str, calls: int, queue_url: str) -> Wa
         trade_ids=trade_ids,
         open_trade_ids=open_ids,
         pending_for_route=pending_route,
-        pending_for_floor=pending_floor,
         note_ids=note_ids,
         notes_for_route=notes_route,
-        notes_for_floor=notes_floor,
-        queue_url=queue_url,
         db=RawDb(env.urls[section]),
         run_id=run,
     )
 
 
-class SqlCounter:
-    """Counts the statements the application's engine sends while `active`."""
-
-    def __init__(self) -> None:
-        self.active = False
-        self.count = 0
-        event.listen(get_engine(), "before_cursor_execute", self._seen)
-
-    def _seen(self, *_args: Any) -> None:
-        if self.active:
-            self.count += 1
-
-    def close(self) -> None:
-        event.remove(get_engine(), "before_cursor_execute", self._seen)
+def _record(bench: RouteBench, v: Variation, i: int, wire: Wire) -> tuple[Any, Floor]:
+    """One call of `v`, recorded with its database writes rolled back; its floor."""
+    handler = load_function(bench.function).handler
+    with record_call() as recording:
+        response = handler(v.event(i), FakeLambdaContext(function_name=bench.function))
+    return response, Floor(recording, wire, v.work)
 
 
-def measure_route(bench: RouteBench, calls: int) -> dict[str, Any]:
-    """Route and floor calls interleaved one for one, so a busy moment hits both alike."""
+def measure_route(bench: RouteBench, calls: int, db: RawDb) -> dict[str, Any]:
+    """Route and floor calls interleaved one for one, so a busy moment hits both alike.
+
+    Each floor replays a call of the same variation recorded just before it (untimed, its
+    database writes rolled back), so it acts on the state the route call after it finds.
+    """
     handler = load_function(bench.function).handler
     variations = bench.variations
     route_samples: list[float] = []
@@ -112,42 +103,42 @@ def measure_route(bench: RouteBench, calls: int) -> dict[str, Any]:
     by_variation: dict[str, list[float]] = {}
     unexpected: list[str] = []
     sql: dict[str, int] = {}
-    counter = SqlCounter()
+    wire = Wire(db)
     clock = time.perf_counter
+
+    def check(v: Variation, response: dict[str, Any]) -> None:
+        if response["statusCode"] != v.expect and len(unexpected) < 5:
+            unexpected.append(f"{v.name}: {response['statusCode']} {response.get('body')}")
+
     try:
         for i in range(WARMUP + calls):
             v: Variation = variations[i % len(variations)]
             if v.prepare is not None:
                 v.prepare(i)
+            # The floor runs before every FLOOR_EVERY-th route call (each variation in turn), so
+            # a busy moment hits both alike at a fraction of the time.
+            if (i // len(variations)) % FLOOR_EVERY == 0:
+                recorded, floor = _record(bench, v, i, wire)
+                check(v, recorded)
+                if i < WARMUP:
+                    sql[v.name] = floor.statement_count
+                start = clock()
+                floor()
+                if i >= WARMUP:
+                    floor_samples.append(clock() - start)
+                if v.prepare is not None:
+                    v.prepare(i)  # again: the recorded call's Redis writes (a cache it filled)
             request = v.event(i)
             context = FakeLambdaContext(function_name=bench.function)
-            # Statements counted in the last warm-up round: warm caches, as the measured calls.
-            probing = WARMUP - len(variations) <= i < WARMUP
-            counter.active, counter.count = probing, 0
             start = clock()
             response = handler(request, context)
             elapsed = clock() - start
-            counter.active = False
-            if probing:
-                sql[v.name] = counter.count
-            if response["statusCode"] != v.expect and len(unexpected) < 5:
-                unexpected.append(f"{v.name}: {response['statusCode']} {response.get('body')}")
+            check(v, response)
             if i >= WARMUP:
                 route_samples.append(elapsed)
                 by_variation.setdefault(v.name, []).append(elapsed)
-            # The floor runs after every FLOOR_EVERY-th route call (each variation in turn), so
-            # a busy moment hits both alike at a fraction of the time.
-            if (i // len(variations)) % FLOOR_EVERY:
-                continue
-            if v.floor_prepare is not None:
-                v.floor_prepare(i)
-            start = clock()
-            v.floor(i)
-            floor_elapsed = clock() - start
-            if i >= WARMUP:
-                floor_samples.append(floor_elapsed)
     finally:
-        counter.close()
+        wire.close()
     return {
         "route": Summary.of(route_samples),
         "floor": Summary.of(floor_samples),
@@ -171,19 +162,18 @@ def run(
     env: BenchEnv,
     calls: int,
     auth_calls: int,
-    queue_url: str,
     routes: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Every route (or only `routes`), `calls` times (`auth_calls` for the password-hashing
     ones)."""
-    state = prepare_state(env, "warm", calls, queue_url)
+    state = prepare_state(env, "warm", calls)
     benches = [b for b in build(state) if not routes or b.function in routes]
     details: dict[str, Any] = {}
     try:
         for bench in benches:
             n = auth_calls if bench.kind == "auth" else calls
             say(f"warm: {bench.function} x{n}")
-            measured = measure_route(bench, n)
+            measured = measure_route(bench, n, state.db)
             route, floor = measured["route"], measured["floor"]
             target, ok = _judge(bench, route, floor)
             errors = len(measured["unexpected"])

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from devstack.functions import ROOT
 
@@ -84,6 +84,43 @@ def api_event(
         "body": raw_body,
         "isBase64Encoded": False,
     }
+
+
+class RouteRequest(TypedDict, total=False):
+    """What a client puts in a call to a route besides its token."""
+
+    body: Any
+    path_params: dict[str, str] | None
+    query: dict[str, str] | None
+    headers: dict[str, str] | None
+    source_ip: str
+
+
+def route_event(
+    function: str, token: str | None = None, **request: Unpack[RouteRequest]
+) -> dict[str, Any]:
+    """The proxy event of a call to `function`'s route (from the route table), as a client with
+    `token` would make it."""
+    from tradebot.http.routes import route_named
+
+    route = route_named(function)
+    path = route.path
+    path_params = request.get("path_params")
+    for name, value in (path_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    headers = dict(request.get("headers") or {})
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return api_event(
+        route.method,
+        path,
+        resource=route.path,
+        body=request.get("body"),
+        headers=headers,
+        query=request.get("query"),
+        path_parameters=path_params,
+        source_ip=request.get("source_ip", "127.0.0.1"),
+    )
 
 
 def sqs_event(

@@ -55,7 +55,11 @@ class Connection:
         token: str | None = None,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        *,
+        decode: bool = True,
     ) -> Reply:
+        """Send one request; status 0 when the connection failed. `decode=False` reads the
+        body but leaves it (and the headers) unparsed, for a generator that only counts."""
         sent = {"Accept": "application/json", **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
@@ -74,6 +78,8 @@ class Connection:
         except (OSError, http.client.HTTPException):
             self.close()
             return Reply(0, None, {})
+        if not decode:
+            return Reply(response.status, None, {})
         text = raw.decode(errors="replace")
         try:
             payload = json.loads(text) if text else None

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import pytest
-from tradebot.http.routes import route_named
 
 from devstack.functions import load_function
-from devstack.lambda_events import FakeLambdaContext, api_event
+from devstack.lambda_events import FakeLambdaContext, RouteRequest, route_event
 
 
 @dataclass
@@ -39,34 +38,9 @@ def invoke(function: str, event: dict[str, Any]) -> Any:
     return load_function(function).handler(event, FakeLambdaContext(function_name=function))
 
 
-def call(
-    function: str,
-    *,
-    token: str | None = None,
-    body: Any = None,
-    path_params: dict[str, str] | None = None,
-    query: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-    source_ip: str = "127.0.0.1",
-) -> Reply:
+def call(function: str, *, token: str | None = None, **request: Unpack[RouteRequest]) -> Reply:
     """Invoke the route function through its Mangum handler with a REST proxy event."""
-    route = route_named(function)
-    path = route.path
-    for name, value in (path_params or {}).items():
-        path = path.replace("{" + name + "}", value)
-    all_headers = dict(headers or {})
-    if token is not None:
-        all_headers["Authorization"] = f"Bearer {token}"
-    event = api_event(
-        route.method,
-        path,
-        resource=route.path,
-        body=body,
-        headers=all_headers,
-        query=query,
-        path_parameters=path_params,
-        source_ip=source_ip,
-    )
+    event = route_event(function, token, **request)
     response = invoke(function, event)
     headers_out = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
     for k, values in (response.get("multiValueHeaders") or {}).items():

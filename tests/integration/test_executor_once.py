@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 from tradebot.crypto.vault import ExchangeCredentials
 from tradebot.db.engine import get_engine
@@ -27,6 +26,7 @@ from tradebot.settings import get_settings
 
 from devstack.functions import load_function
 from devstack.lambda_events import FakeLambdaContext, sqs_event
+from devstack.recording import record_statements
 from tests.fakes.binance_server import TRADES_PATH, BinanceFake
 from tests.integration.conftest import MAX_RECEIVES
 from tests.trading_support import (
@@ -351,21 +351,9 @@ def test_a_live_claim_is_one_statement_on_postgresql(
         pytest.skip("SQLite reads the key with a second statement")
     _, token = live_trader
     trade = placed(token, MARKET_BUY)
-    executed: list[str] = []
-
-    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        executed.append(sql.split(None, 1)[0].upper())
-
-    def commit(_conn: object) -> None:
-        executed.append("COMMIT")
-
-    event.listen(engine, "before_cursor_execute", statement)
-    event.listen(engine, "commit", commit)
-    try:
+    with record_statements(engine) as recording:
         executor().execute(place_message(trade["id"]))
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
-        event.remove(engine, "commit", commit)
+    executed = [verb for verb in recording.verbs() if verb != "BEGIN"]
 
     # Claiming (with the order and the owner's key) is one UPDATE ... RETURNING, committed
     # before Binance is called.
