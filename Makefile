@@ -73,10 +73,10 @@ lint: venv web-lint
 	$(VENV)/bin/bandit -c pyproject.toml -q -r layers/shared/python/tradebot functions
 	$(PY) -m devstack.audit
 
-## mypy --strict over all our Python but bench/. A cold cache takes about 1.5 min (most of it
-## aws-cdk-lib's types); a warm one a few seconds.
+## mypy --strict over all our Python. A cold cache takes about 1.5 min (most of it aws-cdk-lib's
+## types); a warm one a few seconds.
 typecheck: venv
-	$(VENV)/bin/mypy layers/shared/python/tradebot functions devstack cdk loadtest tests
+	$(VENV)/bin/mypy layers/shared/python/tradebot functions devstack cdk bench loadtest tests
 
 ## Regenerate openapi.json from the route table (a test checks it is current).
 openapi: venv $(WEB_DEPS)

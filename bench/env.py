@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from devstack.databases import is_postgres, pg_connect, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
+# Request weight a minute the Binance fake and our budget allow (binance.com: 6000).
+BENCH_WEIGHT_LIMIT = 1_000_000_000
 HIGH_LIMITS = json.dumps({"read": 100_000_000, "write": 100_000_000, "auth": 100_000_000})
 
 
@@ -78,6 +80,10 @@ class BenchEnv:
                 "DEFAULT_MAX_ORDERS_PER_MINUTE": "100000000",
                 "DEFAULT_MAX_ORDER_NOTIONAL": "1000000000000",
                 "DEFAULT_MAX_DAILY_NOTIONAL": "1000000000000",
+                # ... and replaces a key far more often than the key-check limit allows a trader,
+                # each replacement asking the Binance fake (whose weight limit is raised to match).
+                "KEY_CHECK_LIMIT": "100000000",
+                "BINANCE_WEIGHT_LIMIT": str(BENCH_WEIGHT_LIMIT),
                 "POWERTOOLS_SERVICE_NAME": "tradebot",
                 "POWERTOOLS_METRICS_NAMESPACE": "TradebotBench",
                 "POWERTOOLS_TRACE_DISABLED": "true",

@@ -14,6 +14,7 @@ from tradebot.db.models import ApiCredential
 from tradebot.orders.messages import OrderMessage
 
 from bench.data import Account, create_account, trade_rows
+from bench.env import BENCH_WEIGHT_LIMIT
 from devstack.lambda_events import sqs_event
 from tests.fakes.binance_server import BinanceFake
 
@@ -29,6 +30,7 @@ def start_fake(latency_s: float) -> BinanceFake:
     fake = BinanceFake(api_key=FAKE_KEY, api_secret=FAKE_SECRET).start()
     fake.latency_s = latency_s
     fake.set_balance("USDT", Decimal(10) ** 12)
+    fake.weight_limit = BENCH_WEIGHT_LIMIT
     fake.other_keys[ROUTE_KEY[0]] = ROUTE_KEY[1]
     return fake
 
