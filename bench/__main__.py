@@ -183,6 +183,10 @@ def main() -> int:  # noqa: PLR0915 - the run, section by section
                 results.notes.append(
                     f"{section}: FAILED ({traceback.format_exc().strip().splitlines()[-1]})"
                 )
+            else:
+                # A section run whole supersedes what the summary kept of it (see summary.merged).
+                if not (section in ("warm", "load") and options.routes):
+                    results.machine.setdefault("whole_sections", []).append(section)
             details["timing_s"][section] = round(time.monotonic() - t, 1)
             say(f"{section}: done in {details['timing_s'][section]} s")
         details["cost"] = cost.run(

@@ -14,6 +14,7 @@ from typing import Any
 from tradebot.http.routes import ROUTES, WORKERS
 
 from bench.cost import choose_memory
+from bench.data import create_account
 from bench.env import ROOT, BenchEnv, say, shown_path
 from bench.importtime import attribute, parse_importtime
 from bench.live import live_traders, queued_orders
@@ -103,6 +104,7 @@ class Requests:
         self.benches = {b.function: b for b in build(self.state)}
         self.traders = live_traders(10, f"cold-{env.run_id}")
         self.fake_url = fake_url
+        self.run_id = env.run_id
 
     def for_function(
         self, function: str, run: int, *, warm: bool
@@ -125,7 +127,14 @@ class Requests:
         if function == "migrate":
             event = load_event(ROOT / "events" / "migrate.json")
             return {"first_event": event, "warm_events": [event] * WORKER_WARM_CALLS}, env
-        bench = self.benches[function]
+        bench = self.benches.get(function)
+        if bench is None:
+            # A route the warm section does not drive (sessions, 2FA, the account): its sample
+            # event (events/NAME.json) as a throwaway account's request, so that what it
+            # changes (a password, a session, the account itself) is nobody else's.
+            account = create_account(f"cold-{function}-{run}-{self.run_id}@example.com")
+            event = load_event(ROOT / "events" / f"{function}.json", account.token)
+            return {"first_event": event, "warm_events": [event] * WARM_CALLS}, env
         base = run * (WARM_CALLS + 1)
         variations = bench.variations
         opening = variations[0]

@@ -91,11 +91,18 @@ def write(document: dict[str, Any], path: Path = PATH) -> None:
 
 def merged(document: dict[str, Any], results: Results) -> dict[str, Any]:
     """`document` with a run's figures in it: those it measured replace the earlier ones of the
-    same name, the others stay; runs no figure points at any more are dropped."""
+    same name, and a section it ran whole (`whole_sections`) replaces all of that section's, so
+    a figure no run makes any more does not linger; the others stay. Runs no figure points at
+    any more are dropped."""
     run, described = run_of(results.machine)
     fresh = [figure_entry(f, run) for f in results.figures]
     names = {f["name"] for f in fresh}
-    kept = [f for f in document["figures"] if f["name"] not in names]
+    whole = set(results.machine.get("whole_sections", []))
+    kept = [
+        f
+        for f in document["figures"]
+        if f["name"] not in names and f["name"].split(":", 1)[0] not in whole
+    ]
     figures = sorted(kept + fresh, key=lambda f: str(f["name"]))
     runs = {**document["runs"], run: described}
     used = {f["run"] for f in figures}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bench.readme import END, START, render, rewritten
+from bench.readme import DASH, END, START, TIMES, UnknownFigure, fill, render, rewritten
 from bench.report import Figure, Results
 from bench.summary import merged
 
@@ -47,6 +47,15 @@ def test_a_run_replaces_the_figures_it_measured_and_keeps_the_others() -> None:
     assert document["table"] == TABLE
 
 
+def test_a_section_run_whole_replaces_all_of_that_sections_figures() -> None:
+    results = Results(machine={**MACHINE, "whole_sections": ["warm"]})
+    results.add(Figure("warm", "trades_list p99", 5.0, "ms", met=None))
+
+    names = {f["name"] for f in merged(_old(), results)["figures"]}
+
+    assert names == {"warm: trades_list p99", "cold: health import"}  # auth_me's is gone
+
+
 def test_a_run_no_figure_points_at_is_dropped() -> None:
     results = Results(machine=MACHINE)
     for name in ("auth_me p99", "health import"):
@@ -57,14 +66,59 @@ def test_a_run_no_figure_points_at_is_dropped() -> None:
 
 def test_the_table_is_rewritten_between_the_markers_only() -> None:
     readme = f"# T\n\nbefore\n\n{START}\n| stale |\n{END}\n\nafter\n"
-    assert rewritten(readme, TABLE) == (
+    document = {**_old(), "table": TABLE}
+    assert rewritten(readme, document) == (
         f"# T\n\nbefore\n\n{START}\n"
         "| measure | value | floor / target |\n| --- | --- | --- |\n| a | 1 ms | met |\n"
         f"{END}\n\nafter\n"
     )
-    assert render(TABLE).count("\n") == 2
+    assert render(document).count("\n") == 2
 
 
 def test_a_readme_without_the_markers_is_refused() -> None:
     with pytest.raises(SystemExit):
-        rewritten("# no markers\n", TABLE)
+        rewritten("# no markers\n", {**_old(), "table": TABLE})
+
+
+def _measured() -> dict[str, Any]:
+    run = "2026-11-28 abc1234 full"
+    figures = [
+        ("cold: a import", 436.4, "ms", 354.3, "missed"),
+        ("cold: b import", 521.2, "ms", 354.3, "missed"),
+        ("warm: auth_me p99", 1.904, "ms", 0.95, "met"),
+        ("cost: monthly", 139.3, "USD/month", None, ""),
+    ]  # fmt: skip
+    return {
+        "runs": {run: {"date": "2026-11-28"}},
+        "figures": [
+            {"name": n, "value": v, "unit": u, "floor": fl, "verdict": vd, "target": "", "run": run}
+            for n, v, u, fl, vd in figures
+        ],
+        "table": TABLE,
+    }
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [
+        ("{warm: auth_me p99}", "1.90 ms"),
+        ("{warm: auth_me p99|number} of {warm: auth_me p99|floor}", "1.90 of 0.95 ms"),
+        ("{warm: auth_me p99|ratio}, {warm: auth_me p99|verdict}", f"2.00{TIMES}, met"),
+        ("{cold: * import|range}; {cold: a import|verdict}", f"436{DASH}521 ms; **missed**"),
+        ("{cost: monthly} ({cost: monthly|date})", "$139/month (2026-11-28)"),
+        ("{cold: * import but not cold: b import|range}", "436 ms"),
+        ("{cold: a import or warm: auth_me p99|verdicts}", "1 of 2 met"),
+        ("{warm: * p99|verdicts}, {cold: * import|ratios}", f"met by all 1, 1.23{DASH}1.47{TIMES}"),
+        ("no placeholder", "no placeholder"),
+    ],
+)
+def test_a_cell_is_filled_from_the_figures_it_names(cell: str, text: str) -> None:
+    assert fill(cell, _measured()) == text
+
+
+@pytest.mark.parametrize(
+    "cell", ["{warm: trades_list p99}", "{cold: * import}", "{warm: auth_me p99|p50}"]
+)
+def test_a_placeholder_naming_no_single_figure_fails_the_rendering(cell: str) -> None:
+    with pytest.raises(UnknownFigure):
+        fill(cell, _measured())
