@@ -84,6 +84,9 @@ class BenchEnv:
                 # each replacement asking the Binance fake (whose weight limit is raised to match).
                 "KEY_CHECK_LIMIT": "100000000",
                 "BINANCE_WEIGHT_LIMIT": str(BENCH_WEIGHT_LIMIT),
+                # ... and logs in with a wrong password one call in five, for the same email.
+                "LOGIN_MAX_FAILURES": "100000000",
+                "LOGIN_EMAIL_MAX_FAILURES": "100000000",
                 "POWERTOOLS_SERVICE_NAME": "tradebot",
                 "POWERTOOLS_METRICS_NAMESPACE": "TradebotBench",
                 "POWERTOOLS_TRACE_DISABLED": "true",

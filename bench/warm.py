@@ -97,6 +97,9 @@ def measure_route(bench: RouteBench, calls: int, db: RawDb) -> dict[str, Any]:
     database writes rolled back), so it acts on the state the route call after it finds.
     """
     handler = load_function(bench.function).handler
+    # Fresh prices, as the updater leaves them every minute in AWS: a run outlasts their
+    # freshness (an order against a stale price is refused with a 503).
+    seed_market()
     variations = bench.variations
     route_samples: list[float] = []
     floor_samples: list[float] = []
