@@ -3,7 +3,6 @@ invocation, the libraries it loads, and its peak memory after a warm run."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from bench.data import create_account
 from bench.env import ROOT, BenchEnv, say, shown_path
 from bench.importtime import attribute, parse_importtime
 from bench.live import live_traders, queued_orders
+from bench.procs import run_child
 from bench.report import Figure, Results
 from bench.routes import build
 from bench.stats import median
@@ -71,28 +71,16 @@ def _child(
     env: dict[str, str],
     importtime: bool = False,
 ) -> dict[str, Any]:
-    request_path = workdir / f"{tag}.request.json"
-    result_path = workdir / f"{tag}.result.json"
-    request_path.write_text(json.dumps({**request, "result_path": str(result_path)}))
-    command = [sys.executable]
-    if importtime:
-        command += ["-X", "importtime"]
-    command += ["-m", "bench.cold_child", kind, name, str(request_path)]
-    done = subprocess.run(
-        command,
-        cwd=ROOT,
+    result, stderr = run_child(
+        ["bench.cold_child", kind, name],
+        request,
+        workdir / f"{tag}.request.json",
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        timeout=CHILD_TIMEOUT_S,
-        check=False,
+        timeout_s=CHILD_TIMEOUT_S,
+        python_options=("-X", "importtime") if importtime else (),
     )
-    if done.returncode != 0 or not result_path.exists():
-        raise RuntimeError(f"cold child {kind} {name} failed:\n{done.stderr.decode()[-3000:]}")
-    result: dict[str, Any] = json.loads(result_path.read_text())
     if importtime:
-        result["importtime"] = done.stderr.decode()
-    result_path.unlink()
+        result["importtime"] = stderr
     return result
 
 

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from bench.env import ROOT
 
 START_TIMEOUT_S = 30.0
+
+
+def run_child(
+    module_and_args: list[str],
+    request: dict[str, Any],
+    request_path: Path,
+    *,
+    env: dict[str, str],
+    timeout_s: float,
+    python_options: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], str]:
+    """`python [options] -m <module> <args> REQUEST`: the request written to `request_path` with
+    a `result_path` beside it, which the child writes; (its result, its stderr)."""
+    result_path = request_path.with_name(request_path.name.replace(".request.", ".result."))
+    request_path.write_text(json.dumps({**request, "result_path": str(result_path)}))
+    done = subprocess.run(
+        [sys.executable, *python_options, "-m", *module_and_args, str(request_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=timeout_s,
+        check=False,
+    )
+    stderr = done.stderr.decode()
+    if done.returncode != 0 or not result_path.exists():
+        raise RuntimeError(f"{' '.join(module_and_args)} failed:\n{stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(result_path.read_text())
+    result_path.unlink()
+    return result, stderr
 
 
 class Helper:

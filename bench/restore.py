@@ -10,14 +10,12 @@ can measure.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from typing import Any
 
 from bench.cold import _child as cold_child
-from bench.env import ROOT, BenchEnv, say
+from bench.env import BenchEnv, say
+from bench.procs import run_child
 from bench.report import Figure, Results
 from bench.routes import RouteBench, build
 from bench.stats import Summary, median
@@ -45,20 +43,13 @@ def _events(bench: RouteBench, start: int, count: int) -> list[dict[str, Any]]:
 def _restore_child(name: str, request: dict[str, Any], tag: str, env: BenchEnv) -> dict[str, Any]:
     workdir = env.tmp / "restore"
     workdir.mkdir(exist_ok=True)
-    request_path, result_path = workdir / f"{tag}.request.json", workdir / f"{tag}.result.json"
-    request_path.write_text(json.dumps({**request, "result_path": str(result_path)}))
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.restore_child", name, str(request_path)],
-        cwd=ROOT,
+    result, _ = run_child(
+        ["bench.restore_child", name],
+        request,
+        workdir / f"{tag}.request.json",
         env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        timeout=CHILD_TIMEOUT_S,
-        check=False,
+        timeout_s=CHILD_TIMEOUT_S,
     )
-    if done.returncode != 0 or not result_path.exists():
-        raise RuntimeError(f"restore child {name} failed:\n{done.stderr.decode()[-3000:]}")
-    result: dict[str, Any] = json.loads(result_path.read_text())
     return result
 
 
